@@ -1,0 +1,45 @@
+"""The dashboards' only door to data: the Lodestone API (tenant scoping and RBAC live there)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+import httpx
+
+
+class ApiError(RuntimeError):
+    """The API answered with an error; ``message`` is the API's own explanation."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status, self.message = status, message
+
+
+class LodestoneClient:
+    def __init__(self, base_url: str | None = None, api_key: str | None = None,
+                 timeout: float = 20.0) -> None:
+        self.base_url = (base_url or os.environ.get("LODESTONE_API_URL", "http://127.0.0.1:8000")).rstrip("/")
+        self.api_key = api_key if api_key is not None else os.environ.get("LODESTONE_DASHBOARD_API_KEY", "")
+        self.timeout = timeout
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        try:
+            r = httpx.get(f"{self.base_url}{path}", params=params, headers=headers, timeout=self.timeout)
+        except httpx.HTTPError as exc:
+            raise ApiError(0, f"cannot reach the API at {self.base_url}: {exc}") from exc
+        if r.status_code >= 400:
+            try:
+                message = r.json()["error"]["message"]
+            except Exception:
+                message = r.text[:200]
+            raise ApiError(r.status_code, message)
+        return r.json()
+
+    def daily_magnet_metrics(self, start: dt.date | None = None, end: dt.date | None = None,
+                             magnet_id: str | None = None) -> dict[str, Any]:
+        params = {k: str(v) for k, v in (("start", start), ("end", end), ("magnet_id", magnet_id)) if v}
+        result: dict[str, Any] = self._get("/v1/stats/daily-magnet-metrics", params)
+        return result

@@ -1,0 +1,161 @@
+"""One typed settings object for every Lodestone process (``LODESTONE_`` environment prefix)."""
+
+from __future__ import annotations
+
+import os
+from enum import Enum, StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-change-me"})
+DEV_SECRET = "dev-secret-change-me"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class SettingsError(RuntimeError):
+    """A setting has a wrong value; the message names the variable and what it expects."""
+
+
+class Settings(BaseSettings):
+    """Lodestone configuration. Every field is read from ``LODESTONE_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="LODESTONE_", extra="ignore", frozen=True)
+
+    env: Environment = Field(
+        Environment.development, description="development | test | production"
+    )
+    data_dir: Path = Field(
+        Path(".lodestone"),
+        description="Directory for the embedded lake, the spool, salts and the SQLite file.",
+    )
+    warehouse_url: str = Field(
+        "lake",
+        description=(
+            "'lake' (embedded Parquet lake queried by chDB), 'chdb:///abs/dir' (a chDB data "
+            "directory, one process only) or 'http(s)://user:password@host:8123/database' "
+            "(a ClickHouse server)."
+        ),
+    )
+    metadata_url: str = Field(
+        "",
+        description=(
+            "SQLAlchemy URL of the metadata database; empty means a SQLite file in data_dir. "
+            "Production: postgresql+psycopg://user@host:5432/db"
+        ),
+    )
+    secret_key: str = Field(
+        DEV_SECRET,
+        description="Signs sessions, derives visitor-id salts. Required outside development.",
+    )
+    redis_url: str = Field("", description="Optional redis:// URL for shared rate limits.")
+    api_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL of the API, used by the dashboards."
+    )
+    api_host: str = Field("127.0.0.1", description="Interface the API and collector bind to.")
+    api_port: int = Field(8000, ge=1, le=65535, description="Port of the API and collector.")
+    spool_commit_ms: float = Field(
+        2.0, gt=0, le=1000, description="Group-commit window of the spool, milliseconds."
+    )
+    spool_segment_bytes: int = Field(
+        4 * 1024 * 1024, ge=4096, description="Spool segment size before it is sealed."
+    )
+    spool_seal_ms: float = Field(
+        250.0, gt=0, description="A non-empty spool segment is sealed after this many ms."
+    )
+    spool_quota_bytes: int = Field(
+        2 * 1024**3, ge=1024 * 1024, description="Disk quota of the spool; beyond it: 503."
+    )
+    openai_base_url: str = Field(
+        "", description="OpenAI-compatible endpoint for AI drafts; empty = offline generator."
+    )
+    openai_api_key: str = Field("", description="API key for openai_base_url.")
+    openai_model: str = Field("gpt-4o-mini", description="Model name for AI drafts.")
+
+    @field_validator("warehouse_url")
+    @classmethod
+    def _check_warehouse(cls, v: str) -> str:
+        v = v.strip()
+        if v == "lake" or v.startswith(("chdb://", "http://", "https://")):
+            return v
+        raise ValueError(
+            "expected 'lake', 'chdb:///absolute/dir' or an http(s):// ClickHouse URL"
+        )
+
+    @field_validator("metadata_url")
+    @classmethod
+    def _check_metadata(cls, v: str) -> str:
+        v = v.strip()
+        if v and not v.startswith(("sqlite", "postgresql")):
+            raise ValueError("expected a sqlite:/// or postgresql+psycopg:// SQLAlchemy URL")
+        if v.startswith("postgresql://"):
+            v = "postgresql+psycopg://" + v.removeprefix("postgresql://")
+        return v
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> Settings:
+        if self.env is not Environment.development and self.secret_key in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "LODESTONE_SECRET_KEY is a placeholder; set it to a long random value "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(32))') "
+                f"when LODESTONE_ENV={self.env.value}"
+            )
+        return self
+
+    # -- derived paths -------------------------------------------------------------------------
+    @property
+    def data_path(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_path / "lake"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_path / "spool"
+
+    @property
+    def resolved_metadata_url(self) -> str:
+        return self.metadata_url or f"sqlite:///{self.data_path / 'metadata.db'}"
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "settings"
+        var = f"LODESTONE_{field.upper()}" if err["loc"] else "settings"
+        lines.append(f"{var}: {err['msg']}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build and validate settings, raising :class:`SettingsError` with the variable's name."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings (cached); tests call ``get_settings.cache_clear()``."""
+    return load_settings()
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Environment variables that reproduce ``settings`` in a child process."""
+    env = dict(os.environ)
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        env[f"LODESTONE_{name.upper()}"] = str(value.value if isinstance(value, Enum) else value)
+    env["LODESTONE_DATA_DIR"] = str(settings.data_path)
+    return env

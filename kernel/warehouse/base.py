@@ -1,0 +1,107 @@
+"""The warehouse interface shared by the ClickHouse server and the embedded lake."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+from clickhouse_connect.driver.client import Client
+
+from kernel.warehouse.templating import Rendered, model_text, render
+
+log = logging.getLogger(__name__)
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse operation failed; ``transient`` tells a caller whether to retry."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class Warehouse(ABC):
+    """ClickHouse SQL over one of two storages. All access goes through clickhouse-connect."""
+
+    kind: str
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    # -- backend specifics ---------------------------------------------------------------------
+    @abstractmethod
+    def source_sql(self, name: str) -> str:
+        """SQL for a raw source table (``events``)."""
+
+    @abstractmethod
+    def ref_sql(self, name: str) -> str:
+        """SQL for a materialized model."""
+
+    @abstractmethod
+    def migrate(self) -> list[str]:
+        """Apply pending DDL migrations; returns the names applied (idempotent)."""
+
+    @abstractmethod
+    def insert_events(self, table: pa.Table, token: str) -> bool:
+        """Insert events idempotently: a second call with the same ``token`` adds nothing."""
+
+    @abstractmethod
+    def materialize(self, name: str, variables: dict[str, Any] | None = None) -> int:
+        """Compute model ``name`` and store it atomically; returns its row count."""
+
+    @abstractmethod
+    def applied_migrations(self) -> list[str]:
+        """Names of the migrations recorded as applied."""
+
+    @abstractmethod
+    def has_model(self, name: str) -> bool:
+        """Whether model ``name`` has been materialized."""
+
+    def compact(self) -> dict[str, int]:
+        """Merge small files (lake) — a no-op on a server, where merges are ClickHouse's job."""
+        return {}
+
+    # -- shared --------------------------------------------------------------------------------
+    def render(self, template: str, variables: dict[str, Any] | None = None) -> Rendered:
+        return render(template, self.source_sql, self.ref_sql, variables)
+
+    def render_model(self, name: str, variables: dict[str, Any] | None = None) -> Rendered:
+        return self.render(model_text(name), variables)
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run templated SQL (``{{ source('events') }}``) and return rows as dicts."""
+        res = self.client.query(self.render(sql).sql, parameters=parameters or {})
+        names: Sequence[str] = res.column_names
+        return [dict(zip(names, row, strict=True)) for row in res.result_rows]
+
+    def query_arrow(self, sql: str, parameters: dict[str, Any] | None = None) -> pa.Table:
+        return self.client.query_arrow(self.render(sql).sql, parameters=parameters or {})
+
+    def query_polars(self, sql: str, parameters: dict[str, Any] | None = None) -> pl.DataFrame:
+        frame = pl.from_arrow(self.query_arrow(sql, parameters))
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def scalar(self, sql: str, parameters: dict[str, Any] | None = None) -> Any:
+        res = self.client.query(self.render(sql).sql, parameters=parameters or {})
+        return res.result_rows[0][0] if res.result_rows else None
+
+    def count_events(self, org_id: str | None = None) -> int:
+        where = "WHERE org_id = {org:String}" if org_id else ""
+        return int(
+            self.scalar(f"SELECT count() FROM {{{{ source('events') }}}} {where}", {"org": org_id})
+        )
+
+    def describe(self, select_sql: str) -> list[tuple[str, str]]:
+        res = self.client.query(f"DESCRIBE TABLE ({select_sql})")
+        return [(r[0], r[1]) for r in res.result_rows]
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        except Exception:  # pragma: no cover - closing is best effort
+            log.debug("closing warehouse client failed", exc_info=True)

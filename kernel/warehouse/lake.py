@@ -1,0 +1,182 @@
+"""The embedded lake: immutable Parquet files per table, listed by an atomically replaced manifest.
+
+Why a manifest: a chDB data directory can be opened by one process only, so every process
+(collector, API, Dagster, Streamlit) queries Parquet files with its own in-memory chDB. A
+reader resolves the manifest once per query and reads exactly the files it lists, so a
+compaction (which swaps files in the manifest in one ``os.replace``) can never make a reader
+see an event twice or miss one. Replaced files are retired, and deleted only after a grace
+period longer than any query.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+MANIFEST = "_manifest.json"
+LOCK = "_manifest.lock"
+GRACE_SECONDS = 600.0
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    """Write ``table`` to ``path`` via a temporary file, fsync and rename."""
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
+    pq.write_table(table, tmp, compression="zstd", row_group_size=256_000)
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+@dataclass(frozen=True)
+class LakeFile:
+    name: str
+    rows: int
+    partition: str = ""
+
+
+class LakeTable:
+    """One table of the lake: a directory of Parquet files plus its manifest."""
+
+    def __init__(self, directory: Path, structure: str) -> None:
+        self.dir = directory
+        self.structure = structure
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    # -- manifest ------------------------------------------------------------------------------
+    def _read(self) -> dict[str, Any]:
+        try:
+            with open(self.dir / MANIFEST, encoding="utf-8") as fh:
+                data: dict[str, Any] = json.load(fh)
+                return data
+        except FileNotFoundError:
+            return {"version": 0, "files": [], "retired": []}
+
+    def _write(self, data: dict[str, Any]) -> None:
+        data["version"] = int(data.get("version", 0)) + 1
+        tmp = self.dir / f".tmp-{uuid.uuid4().hex}{MANIFEST}"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.dir / MANIFEST)
+        _fsync_dir(self.dir)
+
+    @contextmanager
+    def _locked(self) -> Iterator[dict[str, Any]]:
+        with open(self.dir / LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                data = self._read()
+                yield data
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def files(self) -> list[LakeFile]:
+        """Files a reader should read now (one consistent snapshot)."""
+        return [LakeFile(**f) for f in self._read()["files"]]
+
+    def row_count(self) -> int:
+        return sum(f.rows for f in self.files())
+
+    # -- writes --------------------------------------------------------------------------------
+    def append(self, table: pa.Table, name: str | None = None, partition: str = "") -> bool:
+        """Add ``table`` as a new immutable file. Idempotent on ``name``: False if present."""
+        name = name or f"seg-{time.time_ns()}-{uuid.uuid4().hex[:8]}"
+        fname = f"{name}.parquet"
+        if any(f["name"] == fname for f in self._read()["files"]):
+            return False
+        write_parquet_atomic(table, self.dir / fname)
+        with self._locked() as data:
+            if any(f["name"] == fname for f in data["files"]):
+                return False
+            data["files"].append({"name": fname, "rows": table.num_rows, "partition": partition})
+            self._write(data)
+        return True
+
+    def replace(self, table: pa.Table, partition: str | None = None) -> None:
+        """Atomically replace every file (or every file of ``partition``) with ``table``."""
+        fname = f"part-{partition or 'all'}-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
+        write_parquet_atomic(table, self.dir / fname)
+        with self._locked() as data:
+            keep: list[dict[str, Any]] = []
+            drop: list[dict[str, Any]] = []
+            for f in data["files"]:
+                (drop if partition is None or f.get("partition") == partition else keep).append(f)
+            keep.append({"name": fname, "rows": table.num_rows, "partition": partition or ""})
+            data["files"] = keep
+            now = time.time()
+            data["retired"] = data.get("retired", []) + [
+                {"name": f["name"], "at": now} for f in drop
+            ]
+            self._write(data)
+
+    def swap(self, old: list[str], new: list[LakeFile]) -> None:
+        """Replace the files named ``old`` by the already written ``new`` files, atomically."""
+        with self._locked() as data:
+            present = {f["name"] for f in data["files"]}
+            missing = set(old) - present
+            if missing:
+                raise RuntimeError(f"files vanished during compaction: {sorted(missing)[:3]}")
+            data["files"] = [f for f in data["files"] if f["name"] not in set(old)] + [
+                {"name": f.name, "rows": f.rows, "partition": f.partition} for f in new
+            ]
+            now = time.time()
+            data["retired"] = data.get("retired", []) + [{"name": n, "at": now} for n in old]
+            self._write(data)
+
+    def collect_garbage(self, grace_seconds: float = GRACE_SECONDS) -> int:
+        """Delete retired files older than the grace period and stray temporary files."""
+        removed = 0
+        with self._locked() as data:
+            now = time.time()
+            keep = []
+            for r in data.get("retired", []):
+                if now - r["at"] >= grace_seconds:
+                    (self.dir / r["name"]).unlink(missing_ok=True)
+                    removed += 1
+                else:
+                    keep.append(r)
+            if removed:
+                data["retired"] = keep
+                self._write(data)
+            for tmp in self.dir.glob(".tmp-*"):
+                if now - tmp.stat().st_mtime > grace_seconds:
+                    tmp.unlink(missing_ok=True)
+        return removed
+
+    # -- reads ---------------------------------------------------------------------------------
+    def sql(self, files: list[LakeFile] | None = None) -> str:
+        """A ``file(...)`` table function over one snapshot of the manifest."""
+        names = [f.name for f in (self.files() if files is None else files)]
+        structure = self.structure.replace("\\", "\\\\").replace("'", "\\'")
+        if not names:
+            pattern = f"{self.dir}/__empty__*.parquet"  # matches nothing: zero rows, same types
+        elif len(names) == 1:
+            pattern = f"{self.dir}/{names[0]}"
+        else:
+            stems = ",".join(n.removesuffix(".parquet") for n in names)
+            pattern = f"{self.dir}/{{{stems}}}.parquet"
+        return f"file('{pattern}', Parquet, '{structure}')"

@@ -1,0 +1,52 @@
+"""Tenant scoping by construction: every source and ref is pre-filtered by the caller's org."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from kernel.warehouse.base import Warehouse
+from kernel.warehouse.templating import render
+
+ORG_PARAM = "__scope_org"
+
+
+class ScopedWarehouse:
+    """Queries through this object can only ever read rows of ``org_id``.
+
+    ``{{ source('events') }}`` and ``{{ ref('x') }}`` render as sub-queries filtered with a
+    bound ``org_id`` parameter, so a query that forgets its own ``WHERE org_id = ...`` still
+    cannot see another tenant's rows.
+    """
+
+    def __init__(self, warehouse: Warehouse, org_id: str) -> None:
+        if not org_id:
+            raise ValueError("a scoped warehouse needs an org_id")
+        self.warehouse = warehouse
+        self.org_id = org_id
+
+    def _source(self, name: str) -> str:
+        return f"(SELECT * FROM {self.warehouse.source_sql(name)} WHERE org_id = {{{ORG_PARAM}:String}})"
+
+    def _ref(self, name: str) -> str:
+        return f"(SELECT * FROM {self.warehouse.ref_sql(name)} WHERE org_id = {{{ORG_PARAM}:String}})"
+
+    def _params(self, parameters: dict[str, Any] | None) -> dict[str, Any]:
+        return {**(parameters or {}), ORG_PARAM: self.org_id}
+
+    def sql(self, template: str) -> str:
+        return render(template, self._source, self._ref).sql
+
+    def query(self, template: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        res = self.warehouse.client.query(self.sql(template), parameters=self._params(parameters))
+        return [dict(zip(res.column_names, row, strict=True)) for row in res.result_rows]
+
+    def query_polars(self, template: str, parameters: dict[str, Any] | None = None) -> pl.DataFrame:
+        table = self.warehouse.client.query_arrow(self.sql(template), parameters=self._params(parameters))
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def has_model(self, name: str) -> bool:
+        return self.warehouse.has_model(name)

@@ -1,0 +1,165 @@
+"""``lodestone`` — the command line of the product. ``lodestone <command> --help`` for each."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import sys
+from collections.abc import Sequence
+
+from kernel.settings import SettingsError, get_settings
+
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from lodestone.services import init_storage
+
+    settings = get_settings()
+    applied = init_storage(settings)
+    print(f"storage ready in {settings.data_path} (warehouse migrations applied: {applied['warehouse'] or 'none'})")
+    return 0
+
+
+def _cmd_seed(args: argparse.Namespace) -> int:
+    from lodestone.seed import seed_org
+    from lodestone.services import init_storage, session_factory
+
+    settings = get_settings()
+    init_storage(settings)
+    org = seed_org(session_factory(settings), settings.data_path, slug=args.slug, name=args.name)
+    print(f"organization {org.slug} ({org.org_id})\n  site key: {org.site_key}\n  API key:  {org.api_key}")
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from kernel.warehouse import open_warehouse
+    from lodestone.seed import seed_org
+    from lodestone.services import init_storage, session_factory
+    from lodestone.simulate import simulate
+
+    settings = get_settings()
+    init_storage(settings)
+    sessions = session_factory(settings)
+    orgs = [seed_org(sessions, settings.data_path)]
+    orgs += [seed_org(sessions, settings.data_path, slug=f"sim-{i}", name=f"Simulated Org {i}")
+             for i in range(2, args.orgs + 1)]
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    wh = open_warehouse(settings) if args.direct else None
+    try:
+        truth = simulate(orgs, args.visitors, args.days, seed=seed, warehouse=wh,
+                         base_url=args.url, truth_dir=settings.data_path / "simulations")
+    finally:
+        if wh is not None:
+            wh.close()
+    for slug, t in truth.orgs.items():
+        print(f"{slug}: {t['visitors']} visitors, {t['events']} events, "
+              f"{t['event_counts'].get('lead', 0)} leads, revenue {t['revenue']:.2f}")
+    print(f"ground truth: {settings.data_path / 'simulations' / f'truth-{seed}.json'}")
+    return 0
+
+
+def _cmd_materialize(args: argparse.Namespace) -> int:
+    from dagster import materialize
+
+    from orchestration.definitions import all_assets, all_checks
+    from orchestration.resources import MetadataResource, WarehouseResource
+
+    result = materialize(
+        [*all_assets, *all_checks],  # type: ignore[list-item]
+        resources={"warehouse": WarehouseResource(), "metadata": MetadataResource()},
+        selection=args.assets or None,
+    )
+    print("materialized" if result.success else "materialization failed")
+    return 0 if result.success else 1
+
+
+def _cmd_compact(args: argparse.Namespace) -> int:
+    from kernel.warehouse import open_warehouse
+
+    wh = open_warehouse(get_settings())
+    try:
+        print(wh.compact())
+    finally:
+        wh.close()
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from lodestone.server import run_server
+
+    return run_server("app_api.asgi:app", args.host, args.port, args.workers, args.server)
+
+
+def _cmd_collector(args: argparse.Namespace) -> int:
+    from lodestone.server import run_server
+
+    return run_server("ingestion.asgi:app", args.host, args.port, args.workers, args.server)
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from lodestone.up import up
+
+    return up(check=args.check, visitors=args.visitors, keep_running=not args.check)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    settings_help = "Settings come from LODESTONE_* environment variables (see docs/settings.md)."
+    p = argparse.ArgumentParser(prog="lodestone", description=__doc__, epilog=settings_help)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("up", help="initialize, seed demo data and run every service")
+    s.add_argument("--check", action="store_true", help="start everything, verify, stop, exit 0/1")
+    s.add_argument("--visitors", type=int, default=20000, help="demo visitors to simulate (first run)")
+    s.set_defaults(func=_cmd_up)
+
+    s = sub.add_parser("init", help="create the data directory and run all migrations")
+    s.set_defaults(func=_cmd_init)
+
+    s = sub.add_parser("seed", help="create an organization with a site, API key, magnets, experiment")
+    s.add_argument("--slug", default="demo")
+    s.add_argument("--name", default="Demo Growth Co")
+    s.set_defaults(func=_cmd_seed)
+
+    s = sub.add_parser("simulate", help="generate multi-touch traffic with a recorded ground truth")
+    s.add_argument("--orgs", type=int, default=1, help="organizations (the demo org plus sim-N)")
+    s.add_argument("--visitors", type=int, default=50000, help="visitors per organization")
+    s.add_argument("--days", type=int, default=30, help="days of history")
+    s.add_argument("--direct", action="store_true", help="write straight to the warehouse (bulk)")
+    s.add_argument("--url", default="http://127.0.0.1:8000", help="collector URL (without --direct)")
+    s.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
+    s.set_defaults(func=_cmd_simulate)
+
+    s = sub.add_parser("materialize", help="materialize Dagster assets in-process (all by default)")
+    s.add_argument("assets", nargs="*", help="asset keys to materialize")
+    s.set_defaults(func=_cmd_materialize)
+
+    s = sub.add_parser("compact", help="compact the embedded lake's small files")
+    s.set_defaults(func=_cmd_compact)
+
+    for name, func, what in (("serve", _cmd_serve, "API + collector"),
+                             ("collector", _cmd_collector, "collector only")):
+        s = sub.add_parser(name, help=f"run the {what} HTTP server")
+        s.add_argument("--host", default=None, help="bind address (LODESTONE_API_HOST)")
+        s.add_argument("--port", type=int, default=None, help="port (LODESTONE_API_PORT)")
+        s.add_argument("--workers", type=int, default=1, help="worker processes")
+        s.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+        s.set_defaults(func=func)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        get_settings()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

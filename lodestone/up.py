@@ -1,0 +1,111 @@
+"""``lodestone up``: the whole product on the embedded default, with demo data."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+from types import FrameType
+
+import httpx
+
+from kernel.settings import get_settings, settings_env
+from kernel.warehouse import open_warehouse
+from lodestone.seed import seed_org
+from lodestone.services import (
+    Child,
+    Supervisor,
+    dagster_home,
+    init_storage,
+    session_factory,
+    venv_bin,
+)
+from lodestone.simulate import simulate
+
+log = logging.getLogger(__name__)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop()
+
+
+def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True) -> int:
+    """Initialize, seed, simulate a month (first run only), start every service, print URLs."""
+    settings = get_settings()
+    t0 = time.monotonic()
+    init_storage(settings)
+    org = seed_org(session_factory(settings), settings.data_path)
+    wh = open_warehouse(settings)
+    try:
+        if wh.count_events(org.org_id) == 0:
+            print(f"simulating 30 days of traffic for {visitors} visitors ...", flush=True)
+            simulate([org], visitors, 30, seed=20261129, warehouse=wh,
+                     truth_dir=settings.data_path / "simulations")
+        wh.materialize("daily_magnet_metrics")
+    finally:
+        wh.close()
+
+    env = settings_env(settings)
+    env.update(
+        DAGSTER_HOME=str(dagster_home(settings)),
+        DAGSTER_DISABLE_TELEMETRY="1",
+        LODESTONE_API_URL=f"http://127.0.0.1:{settings.api_port}",
+        LODESTONE_DASHBOARD_API_KEY=org.api_key,
+        STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
+    )
+    sup = Supervisor(env, settings.data_path / "logs")
+    api = f"http://127.0.0.1:{settings.api_port}"
+    py = sys.executable
+    sup.start(Child("api", [py, "-m", "lodestone.cli", "serve"], f"{api}/healthz"))
+    sup.start(Child("dagster-webserver", [venv_bin("dagster-webserver"), "-h", "127.0.0.1", "-p", "3000",
+                                          "-m", "orchestration.definitions"], "http://127.0.0.1:3000/server_info"))
+    sup.start(Child("dagster-daemon", [venv_bin("dagster-daemon"), "run", "-m", "orchestration.definitions"]))
+    sup.start(Child("dashboard", [venv_bin("streamlit"), "run", "dashboards/app.py", "--server.port", "8501",
+                                  "--server.address", "127.0.0.1", "--server.headless", "true",
+                                  "--browser.gatherUsageStats", "false"], "http://127.0.0.1:8501/_stcore/health"))
+    old_int = signal.signal(signal.SIGINT, _raise_stop)
+    old_term = signal.signal(signal.SIGTERM, _raise_stop)
+    code = 0
+    try:
+        sup.wait_healthy(timeout=180)
+        stats = httpx.get(f"{api}/v1/stats/daily-magnet-metrics",
+                          headers={"Authorization": f"Bearer {org.api_key}"}, timeout=30).json()
+        print(
+            f"\nLodestone is up ({time.monotonic() - t0:.0f}s).\n"
+            f"  Dashboard      http://127.0.0.1:8501\n"
+            f"  API + docs     {api}/docs\n"
+            f"  Collector      {api}/p.gif  {api}/e  {api}/s.js\n"
+            f"  Dagster        http://127.0.0.1:3000\n"
+            f"  Demo API key   {org.api_key}\n"
+            f"  Site key       {org.site_key}\n"
+            f"  Demo login     owner@{org.slug}.example / lodestone-demo\n"
+            f"  Last 30 days:  {int(stats['totals']['views'])} magnet views, "
+            f"{int(stats['totals']['leads'])} leads\n"
+            f"  Logs in {sup.log_dir}. Press Ctrl-C to stop everything.", flush=True)
+        if check:
+            if stats["totals"]["leads"] <= 0:
+                print("check failed: the API returned no leads", file=sys.stderr)
+                code = 1
+        while keep_running:
+            dead = sup.poll_dead()
+            if dead is not None:
+                print(f"{dead.name} exited unexpectedly; see {dead.log_path}", file=sys.stderr)
+                code = 1
+                break
+            time.sleep(1)
+    except _Stop:
+        print("\nstopping ...", flush=True)
+    except RuntimeError as exc:
+        print(f"start-up failed: {exc}", file=sys.stderr)
+        code = 1
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+        sup.stop()
+        print("all services stopped.", flush=True)
+    return code
