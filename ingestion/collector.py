@@ -32,6 +32,7 @@ GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7
 GIF_HEADERS = {"Cache-Control": "no-store, max-age=0", "Content-Type": "image/gif"}
 PIXEL_FIELDS = tuple(f for f in InEvent.__struct_fields__ if f not in ("props", "ts", "value"))
 _json = msgspec.json.Encoder()
+WARM_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -67,8 +68,15 @@ class Collector:
         )
         self.shipper = Shipper(s.spool_dir, self.warehouse_factory, own_slot_dir=self.spool.dir)
         await asyncio.to_thread(self.registry.reload)
+        await asyncio.to_thread(self._warm_up)
         self._ship_task = asyncio.create_task(self._ship_loop())
         log.info("collector started on spool slot %d", self.spool.slot)
+
+    def _warm_up(self) -> None:
+        """Pay one-time costs (regex compilation, Parquet writer, warehouse) before traffic."""
+        parse_user_agent(WARM_UA)
+        assert self.shipper is not None
+        self.shipper.warm_up()
 
     async def _ship_loop(self) -> None:
         assert self.spool is not None and self.shipper is not None

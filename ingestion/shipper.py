@@ -88,6 +88,17 @@ class Shipper:
             dirs.append(d)
         return dirs
 
+    def warm_up(self) -> None:
+        """Open the warehouse and exercise the Arrow/Parquet path once, writing nothing."""
+        import io
+
+        import pyarrow.parquet as pq
+
+        from kernel.events import make_row
+
+        self._warehouse_or_connect()
+        pq.write_table(rows_to_arrow([make_row(org_id="warm-up")]), io.BytesIO())
+
     def ship_once(self) -> int:
         """Ship every sealed segment now; returns the events shipped (0 while backing off)."""
         now = time.monotonic()

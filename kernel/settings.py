@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     )
     api_host: str = Field("127.0.0.1", description="Interface the API and collector bind to.")
     api_port: int = Field(8000, ge=1, le=65535, description="Port of the API and collector.")
+    dagster_port: int = Field(3000, ge=1, le=65535, description="Port of the Dagster webserver.")
+    dashboard_port: int = Field(8501, ge=1, le=65535, description="Port of the Streamlit dashboards.")
     spool_commit_ms: float = Field(
         2.0, gt=0, le=1000, description="Group-commit window of the spool, milliseconds."
     )

@@ -6,10 +6,12 @@ import logging
 import signal
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 import httpx
 
+import dashboards
 from kernel.settings import get_settings, settings_env
 from kernel.warehouse import open_warehouse
 from lodestone.seed import seed_org
@@ -62,12 +64,12 @@ def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True)
     api = f"http://127.0.0.1:{settings.api_port}"
     py = sys.executable
     sup.start(Child("api", [py, "-m", "lodestone.cli", "serve"], f"{api}/healthz"))
-    sup.start(Child("dagster-webserver", [venv_bin("dagster-webserver"), "-h", "127.0.0.1", "-p", "3000",
-                                          "-m", "orchestration.definitions"], "http://127.0.0.1:3000/server_info"))
+    sup.start(Child("dagster-webserver", [venv_bin("dagster-webserver"), "-h", "127.0.0.1", "-p", str(settings.dagster_port),
+                                          "-m", "orchestration.definitions"], f"http://127.0.0.1:{settings.dagster_port}/server_info"))
     sup.start(Child("dagster-daemon", [venv_bin("dagster-daemon"), "run", "-m", "orchestration.definitions"]))
-    sup.start(Child("dashboard", [venv_bin("streamlit"), "run", "dashboards/app.py", "--server.port", "8501",
+    sup.start(Child("dashboard", [venv_bin("streamlit"), "run", str(Path(dashboards.__file__).with_name("app.py")), "--server.port", str(settings.dashboard_port),
                                   "--server.address", "127.0.0.1", "--server.headless", "true",
-                                  "--browser.gatherUsageStats", "false"], "http://127.0.0.1:8501/_stcore/health"))
+                                  "--browser.gatherUsageStats", "false"], f"http://127.0.0.1:{settings.dashboard_port}/_stcore/health"))
     old_int = signal.signal(signal.SIGINT, _raise_stop)
     old_term = signal.signal(signal.SIGTERM, _raise_stop)
     code = 0
@@ -77,10 +79,10 @@ def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True)
                           headers={"Authorization": f"Bearer {org.api_key}"}, timeout=30).json()
         print(
             f"\nLodestone is up ({time.monotonic() - t0:.0f}s).\n"
-            f"  Dashboard      http://127.0.0.1:8501\n"
+            f"  Dashboard      http://127.0.0.1:{settings.dashboard_port}\n"
             f"  API + docs     {api}/docs\n"
             f"  Collector      {api}/p.gif  {api}/e  {api}/s.js\n"
-            f"  Dagster        http://127.0.0.1:3000\n"
+            f"  Dagster        http://127.0.0.1:{settings.dagster_port}\n"
             f"  Demo API key   {org.api_key}\n"
             f"  Site key       {org.site_key}\n"
             f"  Demo login     owner@{org.slug}.example / lodestone-demo\n"

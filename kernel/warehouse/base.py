@@ -29,8 +29,18 @@ class Warehouse(ABC):
 
     kind: str
 
-    def __init__(self, client: Client) -> None:
-        self.client = client
+    def __init__(self, client: Client | None = None) -> None:
+        self._client = client
+
+    def _connect(self) -> Client:
+        raise WarehouseError("this warehouse has no client")
+
+    @property
+    def client(self) -> Client:
+        """The clickhouse-connect client, created on first use (shipping needs none on the lake)."""
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
 
     # -- backend specifics ---------------------------------------------------------------------
     @abstractmethod
@@ -101,7 +111,9 @@ class Warehouse(ABC):
         return [(r[0], r[1]) for r in res.result_rows]
 
     def close(self) -> None:
+        if self._client is None:
+            return
         try:
-            self.client.close()
+            self._client.close()
         except Exception:  # pragma: no cover - closing is best effort
             log.debug("closing warehouse client failed", exc_info=True)

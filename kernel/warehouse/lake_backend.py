@@ -12,6 +12,7 @@ from typing import Any
 
 import clickhouse_connect
 import pyarrow as pa
+from clickhouse_connect.driver.client import Client
 
 from kernel.schema import ARROW_SCHEMA, ch_structure
 from kernel.warehouse.base import Warehouse, WarehouseError
@@ -32,8 +33,11 @@ class LakeWarehouse(Warehouse):
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
-        super().__init__(clickhouse_connect.get_client(interface="chdb"))
+        super().__init__()
         self.events = LakeTable(self.root / "events", ch_structure())
+
+    def _connect(self) -> Client:
+        return clickhouse_connect.get_client(interface="chdb")
 
     # -- tables --------------------------------------------------------------------------------
     def _model_table(self, name: str) -> LakeTable:

@@ -1,0 +1,40 @@
+# Lodestone — `make up` runs the product, `make test` runs the suite, `make bench` the benchmarks.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .uv/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export DAGSTER_DISABLE_TELEMETRY := 1
+export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
+
+.PHONY: up test bench install lint typecheck pytest clean
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Installs exactly what uv.lock pins (runtime + dev group); --frozen refuses a stale lock.
+install: $(UV)
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+
+up: install
+	$(VENV)/bin/lodestone up
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+pytest: install
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+test: install lint typecheck pytest
+
+bench: install
+	$(VENV)/bin/python -m benchmarks
+
+clean:
+	rm -rf .lodestone .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,415 @@
+"""Metadata models (SQLAlchemy 2 typed declarative).
+
+Conventions: string primary keys ``<prefix>_<uuid4 hex>`` (see ``ids.py``); every table
+but ``organizations`` carries ``org_id`` and an index led by it; timestamps are
+``UTCDateTime`` (aware UTC in, aware UTC out); JSON is JSONB on PostgreSQL. Python
+defaults fill ids and timestamps; server defaults exist so raw SQL inserts also work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import (
+    Mapped,
+    Mapper,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    relationship,
+    validates,
+)
+
+from kernel.metadata.base import Base, CreatedAt, OrgScoped, Timestamps, id_column, id_ref, str_enum
+from kernel.metadata.enums import (
+    ActorType,
+    ConsentMode,
+    DeliveryStatus,
+    ExperimentStatus,
+    GenerationStatus,
+    MagnetStatus,
+    MagnetType,
+    Role,
+)
+from kernel.metadata.tokens import new_site_key, new_webhook_secret
+from kernel.metadata.types import JSONType, UTCDateTime
+
+#: Longest response body kept on a webhook delivery (characters); the rest is cut off.
+RESPONSE_BODY_LIMIT = 2048
+
+
+def _normalize_email(value: str) -> str:
+    # Emails are compared case-insensitively in practice; storing them lower-cased lets a
+    # plain unique constraint enforce "one account / one lead per address".
+    return value.strip().lower()
+
+
+class Organization(CreatedAt, Base):
+    """A tenant. Everything else belongs to exactly one organization."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = id_column("organizations")
+    name: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    consent_mode: Mapped[ConsentMode] = mapped_column(
+        str_enum(ConsentMode, "consent_mode"),
+        default=ConsentMode.COOKIELESS,
+        server_default=ConsentMode.COOKIELESS.value,
+    )
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class User(OrgScoped, CreatedAt, Base):
+    """A person who signs in to an organization; email is unique per organization."""
+
+    __tablename__ = "users"
+    __table_args__ = (sa.UniqueConstraint("org_id", "email"),)
+
+    id: Mapped[str] = id_column("users")
+    email: Mapped[str] = mapped_column(sa.String(320))
+    name: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(
+        str_enum(Role, "role"), default=Role.VIEWER, server_default=Role.VIEWER.value
+    )
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    @validates("email")
+    def _email(self, _key: str, value: str) -> str:
+        return _normalize_email(value)
+
+
+class ApiKey(OrgScoped, CreatedAt, Base):
+    """A server-side credential; only ``sha256(secret)`` is stored (see ``tokens.py``)."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (sa.Index("ix_api_keys_org_id", "org_id"),)
+
+    id: Mapped[str] = id_column("api_keys")
+    name: Mapped[str] = mapped_column(sa.String(200))
+    prefix: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def is_active(self) -> bool:
+        """True until the key is revoked."""
+        return self.revoked_at is None
+
+
+class Site(OrgScoped, CreatedAt, Base):
+    """A website that embeds the snippet/pixel, identified by its public ``site_key``."""
+
+    __tablename__ = "sites"
+    __table_args__ = (sa.Index("ix_sites_org_id", "org_id"),)
+
+    id: Mapped[str] = id_column("sites")
+    name: Mapped[str] = mapped_column(sa.String(200))
+    site_key: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_site_key)
+    allowed_origins: Mapped[list[str]] = mapped_column(JSONType, default=list)
+
+
+class LeadMagnet(OrgScoped, Timestamps, Base):
+    """An ebook, checklist, template, calculator or infographic offered for an opt-in."""
+
+    __tablename__ = "lead_magnets"
+    __table_args__ = (
+        sa.UniqueConstraint("org_id", "slug"),
+        sa.Index("ix_lead_magnets_org_id_created_at", "org_id", "created_at"),
+    )
+
+    id: Mapped[str] = id_column("lead_magnets")
+    site_id: Mapped[str | None] = id_ref("sites", nullable=True, ondelete="SET NULL")
+    name: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(120))
+    type: Mapped[MagnetType] = mapped_column(str_enum(MagnetType, "magnet_type"))
+    status: Mapped[MagnetStatus] = mapped_column(
+        str_enum(MagnetStatus, "magnet_status"),
+        default=MagnetStatus.DRAFT,
+        server_default=MagnetStatus.DRAFT.value,
+    )
+    content: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    design: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    lead_value: Mapped[float | None] = mapped_column(sa.Double())
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
+
+    variants: Mapped[list[MagnetVariant]] = relationship(
+        back_populates="magnet",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="MagnetVariant.key",
+    )
+
+
+class MagnetVariant(OrgScoped, CreatedAt, Base):
+    """One arm of a magnet's content/design, keyed ``'A'``, ``'B'``, … per magnet."""
+
+    __tablename__ = "magnet_variants"
+    __table_args__ = (
+        sa.UniqueConstraint("magnet_id", "key"),
+        sa.Index("ix_magnet_variants_org_id", "org_id"),
+    )
+
+    id: Mapped[str] = id_column("magnet_variants")
+    magnet_id: Mapped[str] = id_ref("lead_magnets", ondelete="CASCADE")
+    key: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    content: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    design: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    is_control: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+    magnet: Mapped[LeadMagnet] = relationship(back_populates="variants")
+
+
+class Experiment(OrgScoped, Timestamps, Base):
+    """An A/B test on a magnet or a URL; ``key`` is unique per org and seeds assignment."""
+
+    __tablename__ = "experiments"
+    __table_args__ = (
+        sa.UniqueConstraint("org_id", "key"),
+        sa.Index("ix_experiments_org_id_created_at", "org_id", "created_at"),
+        sa.Index("ix_experiments_status", "status"),
+        sa.CheckConstraint("coverage >= 0 AND coverage <= 1", name="coverage_range"),
+        sa.CheckConstraint("alpha > 0 AND alpha < 1", name="alpha_range"),
+    )
+
+    id: Mapped[str] = id_column("experiments")
+    magnet_id: Mapped[str | None] = id_ref("lead_magnets", nullable=True)
+    target_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    key: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    hypothesis: Mapped[str] = mapped_column(sa.Text(), default="", server_default="")
+    primary_metric: Mapped[str] = mapped_column(
+        sa.String(64), default="lead", server_default="lead"
+    )
+    guardrail_metrics: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    #: ``[{"key": "A", "name": "Control", "weight": 0.5}, ...]``
+    variants: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    coverage: Mapped[float] = mapped_column(sa.Double(), default=1.0, server_default="1.0")
+    status: Mapped[ExperimentStatus] = mapped_column(
+        str_enum(ExperimentStatus, "experiment_status"),
+        default=ExperimentStatus.DRAFT,
+        server_default=ExperimentStatus.DRAFT.value,
+    )
+    winner: Mapped[str | None] = mapped_column(sa.String(32))
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Latest promotion evaluation, e.g. ``{"promote": false, "reasons": [...]}``.
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    min_runtime_hours: Mapped[int] = mapped_column(default=72, server_default="72")
+    min_users_per_arm: Mapped[int] = mapped_column(default=1000, server_default="1000")
+    alpha: Mapped[float] = mapped_column(sa.Double(), default=0.05, server_default="0.05")
+
+
+class Lead(OrgScoped, CreatedAt, Base):
+    """An opt-in: one per (organization, magnet, email)."""
+
+    __tablename__ = "leads"
+    __table_args__ = (
+        sa.UniqueConstraint("org_id", "magnet_id", "email"),
+        sa.Index("ix_leads_org_id_created_at", "org_id", "created_at"),
+    )
+
+    id: Mapped[str] = id_column("leads")
+    magnet_id: Mapped[str] = id_ref("lead_magnets")
+    variant: Mapped[str | None] = mapped_column(sa.String(32))
+    email: Mapped[str] = mapped_column(sa.String(320))
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    visitor_id: Mapped[str | None] = mapped_column(sa.String(64))
+    consent: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    utm: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+    @validates("email")
+    def _email(self, _key: str, value: str) -> str:
+        return _normalize_email(value)
+
+
+class AIGeneration(OrgScoped, CreatedAt, Base):
+    """One call to a text model, kept for cost accounting and review."""
+
+    __tablename__ = "ai_generations"
+    __table_args__ = (sa.Index("ix_ai_generations_org_id_created_at", "org_id", "created_at"),)
+
+    id: Mapped[str] = id_column("ai_generations")
+    magnet_id: Mapped[str | None] = id_ref("lead_magnets", nullable=True, ondelete="SET NULL")
+    model: Mapped[str] = mapped_column(sa.String(200))
+    prompt: Mapped[str] = mapped_column(sa.Text())
+    response: Mapped[str | None] = mapped_column(sa.Text())
+    tokens_in: Mapped[int] = mapped_column(default=0, server_default="0")
+    tokens_out: Mapped[int] = mapped_column(default=0, server_default="0")
+    status: Mapped[GenerationStatus] = mapped_column(
+        str_enum(GenerationStatus, "generation_status"),
+        default=GenerationStatus.PENDING,
+        server_default=GenerationStatus.PENDING.value,
+    )
+    created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
+
+
+class AuditLog(OrgScoped, CreatedAt, Base):
+    """Who did what to which resource. Append-only.
+
+    Rows are inserted and never changed: the ORM refuses UPDATE and DELETE of an
+    ``AuditLog`` (``AuditLogImmutableError``), including bulk ``update()``/``delete()``
+    statements run through a Session. Core statements on the table bypass the ORM; in
+    production grant the application role only INSERT and SELECT on ``audit_log``. The
+    only deletion path is erasing a whole organization (ON DELETE CASCADE).
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.Index("ix_audit_log_org_id_created_at", "org_id", "created_at"),
+        sa.Index("ix_audit_log_resource", "org_id", "resource_type", "resource_id"),
+    )
+
+    id: Mapped[str] = id_column("audit_log")
+    actor: Mapped[str] = mapped_column(sa.String(64))  # user id, api key id or "system"
+    actor_type: Mapped[ActorType] = mapped_column(str_enum(ActorType, "actor_type"))
+    action: Mapped[str] = mapped_column(sa.String(100))  # e.g. "experiment.promoted"
+    resource_type: Mapped[str] = mapped_column(sa.String(64))
+    resource_id: Mapped[str | None] = mapped_column(sa.String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    ip_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class AuditLogImmutableError(RuntimeError):
+    """Raised when code tries to update or delete an audit log entry."""
+
+    def __init__(self, operation: str, entry_id: str | None = None) -> None:
+        super().__init__(f"audit_log is append-only: {operation} refused (entry {entry_id})")
+        self.operation = operation
+        self.entry_id = entry_id
+
+
+@event.listens_for(AuditLog, "before_update")
+def _refuse_audit_update(_mapper: Mapper[Any], _conn: sa.Connection, target: AuditLog) -> None:
+    raise AuditLogImmutableError("UPDATE", target.id)
+
+
+@event.listens_for(AuditLog, "before_delete")
+def _refuse_audit_delete(_mapper: Mapper[Any], _conn: sa.Connection, target: AuditLog) -> None:
+    raise AuditLogImmutableError("DELETE", target.id)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_audit_bulk(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and any(
+        m.class_ is AuditLog for m in state.all_mappers
+    ):
+        raise AuditLogImmutableError("bulk UPDATE" if state.is_update else "bulk DELETE")
+
+
+class WebhookEndpoint(OrgScoped, CreatedAt, Base):
+    """A customer URL receiving signed events.
+
+    ``secret`` is stored as-is because signing (HMAC) needs it. On rotation the old value
+    moves to ``previous_secret`` until ``previous_secret_expires_at`` and deliveries carry
+    both signatures, so receivers can switch without dropping events.
+    """
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (sa.Index("ix_webhook_endpoints_org_id", "org_id"),)
+
+    id: Mapped[str] = id_column("webhook_endpoints")
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    description: Mapped[str] = mapped_column(sa.Text(), default="", server_default="")
+    secret: Mapped[str] = mapped_column(sa.String(100), default=new_webhook_secret)
+    previous_secret: Mapped[str | None] = mapped_column(sa.String(100))
+    previous_secret_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    event_types: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    failing_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    def signing_secrets(self, now: dt.datetime) -> list[str]:
+        """Secrets to sign with at ``now``: the current one, then the previous if unexpired."""
+        secrets = [self.secret]
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires is not None and now < expires:
+            secrets.append(self.previous_secret)
+        return secrets
+
+    def rotate_secret(self, now: dt.datetime, grace: dt.timedelta = dt.timedelta(hours=24)) -> str:
+        """Install a new secret, keep the old one valid for ``grace``; return the new one."""
+        self.previous_secret = self.secret
+        self.previous_secret_expires_at = now + grace
+        self.secret = new_webhook_secret()
+        return self.secret
+
+
+class OutboxEvent(OrgScoped, CreatedAt, Base):
+    """A domain event written in the same transaction as the change it describes.
+
+    The webhook dispatcher reads rows with ``dispatched_at IS NULL``, fans them out to
+    ``WebhookDelivery`` rows and sets ``dispatched_at``: no event is lost if the process
+    dies between the business write and the HTTP call.
+    """
+
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        sa.Index("ix_outbox_events_org_id_created_at", "org_id", "created_at"),
+        sa.Index("ix_outbox_events_pending", "dispatched_at", "created_at"),
+    )
+
+    id: Mapped[str] = id_column("outbox_events")
+    event_type: Mapped[str] = mapped_column(sa.String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebhookDelivery(OrgScoped, CreatedAt, Base):
+    """One attempt to deliver one outbox event to one endpoint."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("endpoint_id", "outbox_event_id", "attempt"),
+        sa.Index("ix_webhook_deliveries_org_id_created_at", "org_id", "created_at"),
+        sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        sa.Index("ix_webhook_deliveries_outbox_event_id", "outbox_event_id"),
+        sa.CheckConstraint("attempt >= 1", name="attempt_positive"),
+    )
+
+    id: Mapped[str] = id_column("webhook_deliveries")
+    endpoint_id: Mapped[str] = id_ref("webhook_endpoints", ondelete="CASCADE")
+    outbox_event_id: Mapped[str] = id_ref("outbox_events", ondelete="CASCADE")
+    attempt: Mapped[int] = mapped_column(default=1, server_default="1")
+    status: Mapped[DeliveryStatus] = mapped_column(
+        str_enum(DeliveryStatus, "delivery_status"),
+        default=DeliveryStatus.PENDING,
+        server_default=DeliveryStatus.PENDING.value,
+    )
+    response_status: Mapped[int | None] = mapped_column()
+    response_body: Mapped[str | None] = mapped_column(sa.Text())
+    error: Mapped[str | None] = mapped_column(sa.Text())
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    @validates("response_body")
+    def _truncate_body(self, _key: str, value: str | None) -> str | None:
+        if value is not None and len(value) > RESPONSE_BODY_LIMIT:
+            return value[:RESPONSE_BODY_LIMIT]
+        return value
+
+
+class AdSpend(OrgScoped, CreatedAt, Base):
+    """Daily spend per channel and campaign, for ROI. ``campaign`` is '' when unknown."""
+
+    __tablename__ = "ad_spend"
+    __table_args__ = (sa.UniqueConstraint("org_id", "date", "channel", "campaign"),)
+
+    id: Mapped[str] = id_column("ad_spend")
+    date: Mapped[dt.date] = mapped_column(sa.Date())
+    channel: Mapped[str] = mapped_column(sa.String(100))
+    campaign: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    amount: Mapped[float] = mapped_column(sa.Double())
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD", server_default="USD")
