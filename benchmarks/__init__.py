@@ -1,0 +1,1 @@
+"""Reproducible benchmarks; `python -m benchmarks` (what `make bench` runs) runs them all."""
