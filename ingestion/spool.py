@@ -146,6 +146,8 @@ class Spool:
         return sealed
 
     def seal_if_due(self) -> None:
+        if self._task is not None and not self._task.done():
+            return  # a group commit may be writing in the executor thread right now
         if self._fh is not None and self._size and not self._buffer:
             if time.monotonic() - self._opened_at >= self.seal_s:
                 self.seal()
