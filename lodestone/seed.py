@@ -83,7 +83,8 @@ def seed_org(
     true_lift: float = 0.30,
     started_days_ago: int = 30,
 ) -> SeededOrg:
-    """Create (once) an organization with two magnets and a running A/B test on the first."""
+    """Create (once) an org with two magnets: an A/B test (true lift) on the ebook, an A/A test on
+    the checklist. Returns what the simulator needs; API keys are kept in ``seeded_orgs.json``."""
     existing = load_seeded(data_dir)
     with sessions() as s:
         org = s.scalar(sa.select(Organization).where(Organization.slug == slug))
@@ -128,6 +129,17 @@ def seed_org(
                 started_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=started_days_ago),
                 min_runtime_hours=72, min_users_per_arm=1000,
             ))
+            # An A/A test (both arms identical): the promotion sensor must never pick a winner.
+            s.add(Experiment(
+                org_id=org.id, magnet_id=checklist.id, key=f"{slug}-checklist-aa",
+                name="Checklist A/A (sanity check)", hypothesis="No difference: an A/A test",
+                primary_metric="lead", guardrail_metrics=[],
+                variants=[{"key": "A", "name": "Control", "weight": 0.5},
+                          {"key": "B", "name": "Same as control", "weight": 0.5}],
+                status=ExperimentStatus.RUNNING,
+                started_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=started_days_ago),
+                min_runtime_hours=72, min_users_per_arm=1000,
+            ))
             s.flush()
         found = s.scalars(sa.select(Site).where(Site.org_id == org.id)).first()
         assert found is not None
@@ -148,7 +160,8 @@ def seed_org(
                 sm.experiment_key = exp.key
                 sm.variants = [v["key"] for v in exp.variants]
                 sm.weights = [float(v["weight"]) for v in exp.variants]
-                sm.true_lift = {k: (0.0 if i == 0 else true_lift) for i, k in enumerate(sm.variants)}
+                lift = 0.0 if exp.key.endswith("-aa") else true_lift
+                sm.true_lift = {k: (0.0 if i == 0 else lift) for i, k in enumerate(sm.variants)}
             seeded_magnets.append(sm)
         s.commit()
         result = SeededOrg(org.id, slug, site.id, site.site_key, new.token, seeded_magnets)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import random
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from types import FrameType
@@ -14,7 +16,7 @@ import httpx
 import dashboards
 from kernel.settings import get_settings, settings_env
 from kernel.warehouse import open_warehouse
-from lodestone.seed import seed_org
+from lodestone.seed import SeededOrg, seed_org
 from lodestone.services import (
     Child,
     Supervisor,
@@ -23,13 +25,24 @@ from lodestone.services import (
     session_factory,
     venv_bin,
 )
-from lodestone.simulate import simulate
+from lodestone.simulate import generate, send_http, simulate
 
 log = logging.getLogger(__name__)
 
 
 class _Stop(Exception):
     pass
+
+
+def _live_traffic(org: SeededOrg, api: str, stop: threading.Event, every_s: float = 15.0) -> None:
+    """Keep a trickle of simulated visitors flowing through the real collector over HTTP."""
+    rng = random.Random()
+    while not stop.wait(every_s):
+        try:
+            rows, _ = generate(org, 25, 1, rng, int(time.time() * 1000))
+            send_http(rows, api, org.api_key)
+        except Exception as exc:  # the demo goes on; the log says why
+            log.warning("live traffic: %s", exc)
 
 
 def _raise_stop(signum: int, frame: FrameType | None) -> None:
@@ -73,8 +86,11 @@ def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True)
     old_int = signal.signal(signal.SIGINT, _raise_stop)
     old_term = signal.signal(signal.SIGTERM, _raise_stop)
     code = 0
+    stop_traffic = threading.Event()
     try:
         sup.wait_healthy(timeout=180)
+        traffic = threading.Thread(target=_live_traffic, args=(org, api, stop_traffic), daemon=True)
+        traffic.start()
         stats = httpx.get(f"{api}/v1/stats/daily-magnet-metrics",
                           headers={"Authorization": f"Bearer {org.api_key}"}, timeout=30).json()
         print(
@@ -88,6 +104,7 @@ def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True)
             f"  Demo login     owner@{org.slug}.example / lodestone-demo\n"
             f"  Last 30 days:  {int(stats['totals']['views'])} magnet views, "
             f"{int(stats['totals']['leads'])} leads\n"
+            f"  Live traffic:  25 simulated visitors every 15 s through the collector\n"
             f"  Logs in {sup.log_dir}. Press Ctrl-C to stop everything.", flush=True)
         if check:
             if stats["totals"]["leads"] <= 0:
@@ -106,6 +123,7 @@ def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True)
         print(f"start-up failed: {exc}", file=sys.stderr)
         code = 1
     finally:
+        stop_traffic.set()
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
         sup.stop()
