@@ -1,29 +1,53 @@
-"""Injected infrastructure: settings, metadata sessions, the warehouse, the caller."""
+"""Injected infrastructure: settings, metadata sessions, the warehouse, and the caller.
+
+Every protected route declares its one permission through ``authorize`` (via the
+``Perm*`` aliases below); ``authorize`` authenticates, rate-limits, checks the
+permission and hands back a :class:`Context` whose ``db`` is a tenant-scoped session.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, HTTPBearer, SecurityScopes
 from sqlalchemy.orm import Session, sessionmaker
 
+from app_api.auth.principal import Principal, resolve
+from app_api.auth.sessions import SESSION_COOKIE
+from app_api.auth.throttle import LoginThrottle
+from app_api.config import ApiConfig
 from app_api.errors import APIError
+from app_api.ratelimit import make_counter, retry_after
 from ingestion.registry import Registry
+from kernel import permissions as P
+from kernel.metadata.audit import Actor, hash_ip, record
+from kernel.metadata.enums import ActorType
+from kernel.metadata.tenancy import TenantSession
 from kernel.settings import Settings
 from kernel.warehouse import Warehouse, open_warehouse
 from kernel.warehouse.scoped import ScopedWarehouse
+
+__all__ = ["Context", "Principal", "State", "authorize"]
 
 
 class State:
     """Per-process resources, built once by the app factory."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session],
+                 config: ApiConfig | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
+        self.config = config or ApiConfig()
         self.registry = Registry(sessions)
+        self.counter = make_counter(settings.redis_url)
+        self.login_throttle = LoginThrottle(self.counter, self.config.login_max_failures,
+                                            self.config.login_window_s)
+        self.key_touched: dict[str, float] = {}
+        self.wake_webhooks: Callable[[], None] = lambda: None
         self._warehouse: Warehouse | None = None
         self._lock = threading.Lock()
 
@@ -34,7 +58,7 @@ class State:
             return self._warehouse
 
 
-def get_state(request: Request) -> State:
+async def get_state(request: Request) -> State:  # async: no thread hop for a lookup
     state: State = request.app.state.lodestone
     return state
 
@@ -50,44 +74,105 @@ def get_session(state: StateDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling, for which organization, with which scopes."""
-
-    org_id: str
-    actor: str
-    actor_type: str
-    scopes: frozenset[str]
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
 
 
-def get_principal(request: Request, state: StateDep) -> Principal:
-    auth = request.headers.get("authorization", "")
-    token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else ""
-    token = token or request.headers.get("x-api-key", "")
-    if not token:
-        raise APIError(401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'")
-    key = state.registry.api_key(token)
-    if key is None:
-        raise APIError(401, "unauthorized", "unknown or revoked API key")
-    return Principal(key.org_id, key.key_id, "api_key", frozenset(key.scopes))
+@dataclass
+class Context:
+    """The authorized caller plus a session that only sees the caller's organization."""
+
+    principal: Principal
+    db: TenantSession
+    state: State
+    request: Request
+    ip_hash: str | None = None
+    _actor: Actor | None = field(default=None, repr=False)
+
+    @property
+    def org_id(self) -> str:
+        return self.principal.org_id
+
+    @property
+    def actor(self) -> Actor:
+        if self._actor is None:
+            self._actor = Actor(self.principal.actor, ActorType(self.principal.actor_type),
+                                self.ip_hash)
+        return self._actor
+
+    def warehouse(self) -> ScopedWarehouse:
+        """The warehouse, every source and model pre-filtered to the caller's organization."""
+        return ScopedWarehouse(self.state.warehouse(), self.org_id)
+
+    def has(self, permission: str) -> bool:
+        return permission in self.principal.scopes
+
+    def audit(self, action: str, resource_type: str, resource_id: str | None,
+              before: dict[str, Any] | None = None, after: dict[str, Any] | None = None) -> None:
+        """Record an audit entry in the current transaction (committed with the change)."""
+        record(self.db.session, org_id=self.org_id, actor=self.actor, action=action,
+               resource_type=resource_type, resource_id=resource_id, before=before, after=after)
 
 
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+# Declared only so OpenAPI shows how to authenticate; ``resolve`` reads the headers itself.
+_bearer = HTTPBearer(auto_error=False, scheme_name="bearer",
+                     description="An API key (ls_live_…) or a token from POST /v1/auth/token.")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, scheme_name="session_cookie",
+                       description="Set by POST /v1/auth/login; unsafe methods need X-CSRF-Token.")
 
 
-def require(scope: str):  # type: ignore[no-untyped-def]
-    """Dependency factory: the caller must hold ``scope`` (an empty scope list means all)."""
+def authorize(
+    security_scopes: SecurityScopes,
+    request: Request,
+    state: StateDep,
+    _b: Annotated[Any, Depends(_bearer)] = None,
+    _c: Annotated[Any, Depends(_cookie)] = None,
+) -> Iterator[Context]:
+    """THE permission check: authenticate, rate-limit, require the route's permission.
 
-    def _check(principal: PrincipalDep) -> Principal:
-        if principal.scopes and scope not in principal.scopes:
-            raise APIError(403, "forbidden", f"this credential lacks the {scope} permission")
-        return principal
+    Yields a Context whose session is scoped to the caller's organization and is closed
+    (rolled back if uncommitted) after the route. One generator, so the whole check costs
+    one worker-thread hop.
+    """
+    with state.sessions() as session:
+        principal = resolve(request, session, state.settings.secret_key, state.key_touched)
+        limit = state.config.rate_limit_per_minute
+        if limit:
+            count, remaining = state.counter.incr(f"req:{principal.actor}", 60)
+            if count > limit:
+                raise APIError(429, "rate_limited",
+                               f"more than {limit} requests a minute with this credential; "
+                               "slow down", headers={"Retry-After": retry_after(remaining)})
+        missing = [s for s in security_scopes.scopes if s not in principal.scopes]
+        if missing:
+            who = f"role {principal.role!r}" if principal.role else "this API key"
+            raise APIError(403, "forbidden",
+                           f"{who} lacks the {missing[0]} permission; ask an owner or admin",
+                           details=[{"missing_permission": m} for m in missing])
+        request.state.principal = principal
+        yield Context(principal, TenantSession(session, principal.org_id), state, request,
+                      hash_ip(client_ip(request), state.settings.secret_key))
 
-    return Depends(_check)
+
+Authenticated = Annotated[Context, Security(authorize, scopes=[])]
+PermRead = Annotated[Context, Security(authorize, scopes=[P.LEAD_MAGNETS_READ])]
+PermWrite = Annotated[Context, Security(authorize, scopes=[P.LEAD_MAGNETS_WRITE])]
+PermApprove = Annotated[Context, Security(authorize, scopes=[P.LEAD_MAGNETS_APPROVE])]
+PermTeam = Annotated[Context, Security(authorize, scopes=[P.TEAM_MANAGE])]
+PermAnalytics = Annotated[Context, Security(authorize, scopes=[P.ANALYTICS_VIEW])]
+PermExport = Annotated[Context, Security(authorize, scopes=[P.DATA_EXPORT])]
+PermPromote = Annotated[Context, Security(authorize, scopes=[P.EXPERIMENTS_PROMOTE])]
+PermEvents = Annotated[Context, Security(authorize, scopes=[P.EVENTS_WRITE])]
 
 
-def scoped_warehouse(principal: PrincipalDep, state: StateDep) -> ScopedWarehouse:
-    return ScopedWarehouse(state.warehouse(), principal.org_id)
-
-
-ScopedWarehouseDep = Annotated[ScopedWarehouse, Depends(scoped_warehouse)]
+def route_permission(route: Any) -> tuple[bool, str | None]:
+    """(uses authorize, the permission it requires) for a FastAPI route."""
+    dependant = getattr(route, "dependant", None)
+    stack = list(dependant.dependencies) if dependant is not None else []
+    while stack:
+        dep = stack.pop()
+        if dep.call is authorize:
+            scopes = list(dep.own_oauth_scopes or [])
+            return True, scopes[0] if scopes else None
+        stack.extend(dep.dependencies)
+    return False, None

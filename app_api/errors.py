@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
 
 
 class APIError(Exception):
@@ -21,14 +25,22 @@ class APIError(Exception):
         self.headers = headers
 
 
+def not_found(kind: str, id_: str) -> APIError:
+    """404 for a resource that does not exist *in the caller's organization*."""
+    return APIError(404, "not_found", f"no {kind} with id {id_!r} in your organization")
+
+
+def conflict(message: str, details: list[Any] | None = None) -> APIError:
+    return APIError(409, "conflict", message, details)
+
+
 def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or []}}
 
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
-          429: "rate_limited", 503: "unavailable"}
-
+          405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media",
+          422: "invalid", 429: "rate_limited", 503: "unavailable"}
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(APIError)
@@ -52,3 +64,28 @@ def install_error_handlers(app: FastAPI) -> None:
         code = _CODES.get(exc.status_code, "error")
         return JSONResponse(error_body(code, str(exc.detail)), exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        log.info("integrity error: %s", exc.orig)
+        return JSONResponse(error_body(
+            "conflict", "this would duplicate an existing record (a unique value such as a "
+            "slug, key or email is already taken) or refer to a record that does not exist"),
+            409)
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        log.info("data error: %s", exc.orig)
+        return JSONResponse(error_body("invalid", "a value is out of range or cannot be "
+                                       "stored; check numbers, dates and text"), 422)
+
+    @app.exception_handler(StatementError)
+    async def _statement(_: Request, exc: StatementError) -> JSONResponse:
+        log.warning("statement error: %s", exc)
+        return JSONResponse(error_body("invalid", "a value cannot be stored; check numbers, "
+                                       "dates and text"), 422)
+
+    @app.exception_handler(Exception)
+    async def _internal(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse(error_body("internal", "internal error; it has been logged"), 500)

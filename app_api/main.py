@@ -2,34 +2,135 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 
-from app_api.deps import State
+from app_api.config import ApiConfig
+from app_api.deps import State, route_permission
 from app_api.errors import install_error_handlers
-from app_api.routes import stats
+from app_api.limits import BodyLimitMiddleware
+from app_api.routes import (
+    ad_spend,
+    api_keys,
+    audit_log,
+    auth,
+    experiment_actions,
+    experiments,
+    leads,
+    magnet_workflow,
+    magnets,
+    organizations,
+    sites,
+    stats,
+    users,
+    variants,
+    webhook_deliveries,
+    webhooks,
+)
+from app_api.webhooks.worker import BackgroundWorker
 from ingestion.collector import Collector
+from kernel.metadata import outbox
 from kernel.metadata.db import make_engine, make_session_factory
 from kernel.settings import Settings, get_settings
 from kernel.warehouse import open_warehouse
 
+log = logging.getLogger(__name__)
 
-def create_app(settings: Settings | None = None, *, with_collector: bool = True) -> FastAPI:
-    """Build the ASGI app. The collector's spool and shipper start with the app."""
+ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
+           experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
+           ad_spend, stats)
+
+#: Routes anyone may call (they authenticate by themselves or need no identity).
+PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),
+                           ("POST", "/v1/auth/logout")})
+
+
+def api_routes(app: FastAPI) -> list[tuple[str, list[str], APIRoute]]:
+    """(full path, methods, route) of every FastAPI route, included routers flattened."""
+    out = []
+    for ctx in iter_route_contexts(app.routes):
+        route = ctx.original_route
+        if isinstance(route, APIRoute):
+            out.append((ctx.path or route.path, sorted(ctx.methods or route.methods or ()), route))
+    return out
+
+
+def check_route_permissions(app: FastAPI) -> None:
+    """Refuse to start if an API route neither uses ``authorize`` nor is listed public."""
+    for path, methods, route in api_routes(app):
+        if not path.startswith("/v1/"):
+            continue
+        uses, _ = route_permission(route)
+        public = all((m, path) in PUBLIC_ROUTES for m in methods)
+        if uses == public:
+            raise RuntimeError(
+                f"route {methods} {path} must either declare a permission "
+                "with app_api.deps.Perm* / Authenticated or be listed in PUBLIC_ROUTES")
+
+
+def document_permissions(app: FastAPI) -> None:
+    """Show each operation's permission in OpenAPI (``x-permission`` and its description)."""
+    required = {}
+    for path, methods, route in api_routes(app):
+        uses, permission = route_permission(route)
+        for method in methods:
+            required[(method.lower(), path)] = (uses, permission)
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = default_openapi()
+        for path, item in schema.get("paths", {}).items():
+            for method, operation in item.items():
+                uses, permission = required.get((method, path), (False, None))
+                if not uses:
+                    continue
+                need = f"`{permission}`" if permission else "any signed-in caller"
+                operation["x-permission"] = permission
+                operation["description"] = (operation.get("description", "")
+                                            + f"\n\nRequires: {need}.").strip()
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(settings: Settings | None = None, *, with_collector: bool = True,
+               webhook_worker: bool | None = None, config: ApiConfig | None = None) -> FastAPI:
+    """Build the ASGI app. The collector's spool and shipper start with the app.
+
+    Args:
+        webhook_worker: Run webhook deliveries in a background thread; None reads
+            ``LODESTONE_WEBHOOKS_WORKER`` (default on).
+        config: API limits; None reads them from the environment (``ApiConfig.from_env``).
+    """
     settings = settings or get_settings()
+    config = config or ApiConfig.from_env()
     engine = make_engine(settings.resolved_metadata_url)
-    state = State(settings, make_session_factory(engine))
+    state = State(settings, make_session_factory(engine), config)
     collector = Collector(settings, state.sessions, lambda: open_warehouse(settings))
+    run_worker = config.webhook_worker if webhook_worker is None else webhook_worker
+    worker = BackgroundWorker(state.sessions) if run_worker else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if with_collector:
             await collector.start()
+        if worker is not None:
+            state.wake_webhooks = worker.wake
+            outbox.add_commit_listener(worker.wake)
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                outbox.remove_commit_listener(worker.wake)
+                worker.stop()
             if with_collector:
                 await collector.stop()
             engine.dispose()
@@ -37,14 +138,33 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True)
     app = FastAPI(
         title="Lodestone API",
         version="0.1.0",
-        description="Lead magnets, tracking, analytics and experiments.",
+        description=(
+            "Lead magnets, tracking, analytics and experiments. Authenticate with an API key "
+            "(`Authorization: Bearer ls_live_…`) or sign in at `POST /v1/auth/login`. "
+            "Errors are `{\"error\": {\"code\", \"message\", \"details\"}}`; lists are "
+            "cursor-paginated (`limit` ≤ 200, pass `next_cursor` back as `cursor`)."
+        ),
         lifespan=lifespan,
     )
     app.state.lodestone = state
     app.state.collector = collector
+    app.state.webhook_worker = worker
     install_error_handlers(app)
-    app.include_router(stats.router)
+    for module in ROUTERS:
+        app.include_router(module.router)
+    app.include_router(ad_spend.upload_router)
+    app.add_middleware(BodyLimitMiddleware, limit=config.max_body_bytes,
+                       overrides={"/v1/ad-spend/import": config.upload_max_bytes},
+                       exclude={"/v1/events"})  # the collector's route has its own limit
     if with_collector:
         for route in collector.routes():
             app.router.routes.append(route)
+    else:
+        app.add_api_route("/healthz", _healthz, methods=["GET"], include_in_schema=False)
+    check_route_permissions(app)
+    document_permissions(app)
     return app
+
+
+async def _healthz() -> dict[str, Any]:
+    return {"status": "ok"}

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from app_api.deps import Principal, ScopedWarehouseDep, require
+from app_api.deps import PermAnalytics
 from app_api.errors import APIError
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
+
+#: A day within the range of ClickHouse's Date type.
+Day = Annotated[dt.date, Field(ge=dt.date(1970, 1, 1), le=dt.date(2149, 6, 6))]
 
 
 class DailyMagnetMetric(BaseModel):
@@ -33,13 +36,13 @@ class DailyMagnetMetrics(BaseModel):
 
 @router.get("/daily-magnet-metrics", response_model=DailyMagnetMetrics)
 def daily_magnet_metrics(
-    wh: ScopedWarehouseDep,
-    _: Principal = require("analytics:view"),
-    start: dt.date | None = Query(None, description="First day (inclusive), UTC."),
-    end: dt.date | None = Query(None, description="Last day (inclusive), UTC."),
-    magnet_id: str | None = Query(None, max_length=64),
+    ctx: PermAnalytics,
+    start: Annotated[Day | None, Query(description="First day (inclusive), UTC.")] = None,
+    end: Annotated[Day | None, Query(description="Last day (inclusive), UTC.")] = None,
+    magnet_id: str | None = Query(None, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$"),
 ) -> dict[str, Any]:
     """Visitors, views, leads, conversion rate and revenue per magnet, variant and day."""
+    wh = ctx.warehouse()
     if start and end and start > end:
         raise APIError(400, "bad_request", "start must not be after end")
     if not wh.has_model("daily_magnet_metrics"):

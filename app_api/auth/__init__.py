@@ -1,0 +1,1 @@
+"""Authentication: API keys, password logins, signed session cookies and bearer tokens."""

@@ -1,0 +1,170 @@
+"""Sign-in for people: session cookie (browser) or short-lived bearer token (dashboards)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field, StringConstraints
+from sqlalchemy.orm import Session
+
+from app_api.auth import sessions
+from app_api.auth.passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from app_api.deps import Authenticated, SessionDep, State, StateDep, client_ip
+from app_api.errors import APIError
+from app_api.routes.common import OrganizationOut, UserOut
+from app_api.schemas import Email, In, Slug
+from kernel.metadata.audit import Actor, hash_ip, record
+from kernel.metadata.enums import ActorType
+from kernel.metadata.models import Organization, User
+from kernel.metadata.types import utcnow
+from kernel.settings import Environment
+
+router = APIRouter(prefix="/v1", tags=["auth"])
+
+Password = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+NewPassword = Annotated[str, StringConstraints(min_length=MIN_PASSWORD_LENGTH,
+                                               max_length=MAX_PASSWORD_LENGTH)]
+
+
+class LoginIn(In):
+    email: Email
+    password: Password
+    organization: Slug | None = Field(
+        None, description="Organization slug; needed only if the email is in several.")
+
+
+class LoginOut(BaseModel):
+    user: UserOut
+    organization: OrganizationOut
+    expires_at: dt.datetime
+    csrf_token: str = Field(description="Send as X-CSRF-Token on POST/PATCH/PUT/DELETE.")
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: dt.datetime
+    expires_in: int
+
+
+class MeOut(BaseModel):
+    actor_type: str
+    actor_id: str
+    org_id: str
+    role: str | None
+    permissions: list[str]
+    user: UserOut | None
+    organization: OrganizationOut
+
+
+class PasswordIn(In):
+    current_password: Password
+    new_password: NewPassword
+
+
+def _authenticate(body: LoginIn, request: Request, state: State,
+                  session: Session) -> tuple[User, Organization]:
+    ip = client_ip(request)
+    state.login_throttle.check(body.email, ip)
+    stmt = sa.select(User, Organization).join(Organization, Organization.id == User.org_id).where(
+        User.email == body.email, User.is_active.is_(True))
+    if body.organization:
+        stmt = stmt.where(Organization.slug == body.organization)
+    candidates = session.execute(stmt.limit(20)).all()
+    if not candidates:
+        verify_password(None, body.password)  # same cost as a real check: no user enumeration
+    matches = [(u, o) for u, o in candidates if verify_password(u.password_hash, body.password)]
+    if not matches:
+        state.login_throttle.failed(body.email, ip)
+        raise APIError(401, "invalid_credentials", "email or password is wrong")
+    if len(matches) > 1:
+        raise APIError(400, "organization_required",
+                       "this email belongs to several organizations; add "
+                       '"organization": "<slug>" to the request')
+    state.login_throttle.succeeded(body.email, ip)
+    user, org = matches[0]
+    user.last_login_at = utcnow()
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(body.password)
+    record(session, org_id=org.id, actor=Actor(user.id, ActorType.USER,
+                                               hash_ip(ip, state.settings.secret_key)),
+           action="auth.login", resource_type="user", resource_id=user.id)
+    session.commit()
+    return user, org
+
+
+@router.post("/auth/login", response_model=LoginOut)
+def login(body: LoginIn, request: Request, response: Response, state: StateDep,
+          session: SessionDep) -> LoginOut:
+    """Sign in with email and password; sets an HttpOnly session cookie and a CSRF cookie."""
+    user, org = _authenticate(body, request, state, session)
+    ttl = state.config.session_ttl_s
+    token, claims = sessions.issue(state.settings.secret_key, user_id=user.id, org_id=org.id,
+                                   password_hash=user.password_hash, kind="cookie", ttl_s=ttl,
+                                   now=int(time.time()))
+    secure = state.settings.env is not Environment.development
+    response.set_cookie(sessions.SESSION_COOKIE, token, max_age=ttl, httponly=True,
+                        samesite="lax", secure=secure, path="/")
+    response.set_cookie(sessions.CSRF_COOKIE, claims.csrf, max_age=ttl, httponly=False,
+                        samesite="lax", secure=secure, path="/")
+    return LoginOut(user=UserOut.model_validate(user),
+                    organization=OrganizationOut.model_validate(org),
+                    expires_at=dt.datetime.fromtimestamp(claims.expires_at, dt.UTC),
+                    csrf_token=claims.csrf)
+
+
+@router.post("/auth/token", response_model=TokenOut)
+def token(body: LoginIn, request: Request, state: StateDep, session: SessionDep) -> TokenOut:
+    """Sign in with email and password; returns a short-lived bearer token (no cookie)."""
+    user, org = _authenticate(body, request, state, session)
+    ttl = state.config.token_ttl_s
+    value, claims = sessions.issue(state.settings.secret_key, user_id=user.id, org_id=org.id,
+                                   password_hash=user.password_hash, kind="bearer", ttl_s=ttl,
+                                   now=int(time.time()))
+    return TokenOut(access_token=value, expires_in=ttl,
+                    expires_at=dt.datetime.fromtimestamp(claims.expires_at, dt.UTC))
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(response: Response) -> Response:
+    """Sign out: clears the session and CSRF cookies."""
+    response.status_code = 204
+    response.delete_cookie(sessions.SESSION_COOKIE, path="/")
+    response.delete_cookie(sessions.CSRF_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", response_model=MeOut)
+def me(ctx: Authenticated) -> MeOut:
+    """The caller: user or API key, organization, role and permissions."""
+    p = ctx.principal
+    user = ctx.db.get(User, p.actor) if p.actor_type == ActorType.USER.value else None
+    return MeOut(actor_type=p.actor_type, actor_id=p.actor, org_id=p.org_id, role=p.role,
+                 permissions=sorted(p.scopes),
+                 user=UserOut.model_validate(user) if user else None,
+                 organization=OrganizationOut.model_validate(ctx.db.organization()))
+
+
+@router.post("/me/password", status_code=204)
+def change_password(body: PasswordIn, ctx: Authenticated) -> Response:
+    """Change your own password; every existing session of yours ends (sign in again)."""
+    p = ctx.principal
+    user = ctx.db.get(User, p.actor) if p.actor_type == ActorType.USER.value else None
+    if user is None:
+        raise APIError(400, "bad_request", "only people have passwords; API keys do not")
+    if not verify_password(user.password_hash, body.current_password):
+        raise APIError(403, "invalid_credentials", "current_password is wrong")
+    user.password_hash = hash_password(body.new_password)
+    ctx.audit("user.password_changed", "user", user.id)
+    ctx.db.commit()
+    return Response(status_code=204)

@@ -1,0 +1,180 @@
+"""A/B tests: create, list, read, edit (in draft), delete (in draft)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from app_api.deps import Context, PermRead, PermWrite
+from app_api.errors import APIError, conflict, not_found
+from app_api.pagination import CursorQuery, LimitQuery, paginate
+from app_api.schemas import ID_PATTERN, Finite, Id, In, Key, Label, LongText, Name, Out, Page, Url
+from experiments.lifecycle import validate_variants
+from kernel.metadata.audit import snapshot
+from kernel.metadata.enums import ExperimentStatus
+from kernel.metadata.models import Experiment, LeadMagnet
+
+router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
+
+ExperimentId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
+ExperimentKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+Metric = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+#: Fields that define what is being tested; they change only before the test starts.
+DESIGN_FIELDS = ("magnet_id", "target_url", "primary_metric", "guardrail_metrics", "variants",
+                 "coverage", "min_runtime_hours", "min_users_per_arm", "alpha")
+
+
+class Arm(BaseModel):
+    key: Key
+    name: Label = ""
+    weight: Finite = Field(gt=0, le=1)
+
+
+class ExperimentOut(Out):
+    id: str
+    key: str
+    name: str
+    magnet_id: str | None
+    target_url: str | None
+    hypothesis: str
+    primary_metric: str
+    guardrail_metrics: list[str]
+    variants: list[dict[str, Any]]
+    coverage: float
+    status: ExperimentStatus
+    winner: str | None
+    started_at: dt.datetime | None
+    stopped_at: dt.datetime | None
+    decision: dict[str, Any] | None
+    min_runtime_hours: int
+    min_users_per_arm: int
+    alpha: float
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ExperimentIn(In):
+    key: ExperimentKey
+    name: Name
+    magnet_id: Id | None = None
+    target_url: Url | None = None
+    hypothesis: LongText = ""
+    primary_metric: Metric = "lead"
+    guardrail_metrics: list[Metric] = Field(default_factory=list, max_length=20)
+    variants: list[Arm] = Field(min_length=2, max_length=20)
+    coverage: Finite = Field(1.0, ge=0, le=1)
+    min_runtime_hours: int = Field(72, ge=0, le=24 * 365)
+    min_users_per_arm: int = Field(1000, ge=0, le=10**9)
+    alpha: Finite = Field(0.05, gt=0, lt=1)
+
+
+class ExperimentPatch(In):
+    name: Name | None = None
+    hypothesis: LongText | None = None
+    magnet_id: Id | None = None
+    target_url: Url | None = None
+    primary_metric: Metric | None = None
+    guardrail_metrics: list[Metric] | None = Field(None, max_length=20)
+    variants: list[Arm] | None = Field(None, min_length=2, max_length=20)
+    coverage: Finite | None = Field(None, ge=0, le=1)
+    min_runtime_hours: int | None = Field(None, ge=0, le=24 * 365)
+    min_users_per_arm: int | None = Field(None, ge=0, le=10**9)
+    alpha: Finite | None = Field(None, gt=0, lt=1)
+
+
+def get_experiment(ctx: Context, experiment_id: str) -> Experiment:
+    """The caller's experiment or 404."""
+    exp = ctx.db.get(Experiment, experiment_id)
+    if exp is None:
+        raise not_found("experiment", experiment_id)
+    return exp
+
+
+def _check_design(ctx: Context, values: dict[str, Any]) -> None:
+    if values.get("magnet_id") is not None and ctx.db.get(LeadMagnet, values["magnet_id"]) is None:
+        raise not_found("magnet", values["magnet_id"])
+    if "variants" in values and values["variants"] is not None:
+        problems = validate_variants(values["variants"])
+        if problems:
+            raise APIError(422, "invalid", "variants: " + "; ".join(problems),
+                           details=[{"field": "variants", "message": p} for p in problems])
+
+
+@router.get("", response_model=Page[ExperimentOut])
+def list_experiments(
+    ctx: PermRead,
+    status: ExperimentStatus | None = None,
+    magnet_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+    cursor: str | None = CursorQuery,
+    limit: int = LimitQuery,
+) -> dict[str, object]:
+    """Experiments of your organization, newest first; filter by status or magnet."""
+    stmt = ctx.db.select(Experiment)
+    if status is not None:
+        stmt = stmt.where(Experiment.status == status)
+    if magnet_id:
+        stmt = stmt.where(Experiment.magnet_id == magnet_id)
+    rows, nxt = paginate(ctx.db, stmt, Experiment, cursor, limit)
+    return {"data": rows, "next_cursor": nxt}
+
+
+@router.post("", response_model=ExperimentOut, status_code=201)
+def create_experiment(body: ExperimentIn, ctx: PermWrite) -> Experiment:
+    """Create an experiment in draft; start it with POST /v1/experiments/{id}/start."""
+    values = body.model_dump()
+    _check_design(ctx, values)
+    if ctx.db.scalar(ctx.db.select(Experiment).where(Experiment.key == body.key)) is not None:
+        raise conflict(f"an experiment with key {body.key!r} already exists")
+    exp = ctx.db.add(Experiment(**values, status=ExperimentStatus.DRAFT))
+    ctx.db.flush()
+    ctx.audit("experiment.created", "experiment", exp.id, None, snapshot(exp))
+    ctx.db.commit()
+    return exp
+
+
+@router.get("/{experiment_id}", response_model=ExperimentOut)
+def read_experiment(experiment_id: ExperimentId, ctx: PermRead) -> Experiment:
+    """One experiment with its status, winner and latest decision."""
+    return get_experiment(ctx, experiment_id)
+
+
+@router.patch("/{experiment_id}", response_model=ExperimentOut)
+def update_experiment(experiment_id: ExperimentId, body: ExperimentPatch,
+                      ctx: PermWrite) -> Experiment:
+    """Edit an experiment; its design (variants, metrics, targeting) only while in draft."""
+    exp = get_experiment(ctx, experiment_id)
+    changes = body.model_dump(exclude_unset=True)
+    for name in ("name", "hypothesis", "primary_metric", "guardrail_metrics", "variants",
+                 "coverage", "min_runtime_hours", "min_users_per_arm", "alpha"):
+        if name in changes and changes[name] is None:
+            changes.pop(name)
+    design = [f for f in DESIGN_FIELDS if f in changes]
+    if design and exp.status != ExperimentStatus.DRAFT:
+        raise conflict(f"{', '.join(design)} cannot change once an experiment has started "
+                       f"(it is {ExperimentStatus(exp.status).value}); create a new experiment")
+    _check_design(ctx, changes)
+    before = snapshot(exp)
+    for field, value in changes.items():
+        setattr(exp, field, value)
+    ctx.db.flush()
+    ctx.audit("experiment.updated", "experiment", exp.id, before, snapshot(exp))
+    ctx.db.commit()
+    return exp
+
+
+@router.delete("/{experiment_id}", status_code=204)
+def delete_experiment(experiment_id: ExperimentId, ctx: PermWrite) -> Response:
+    """Delete an experiment that never started."""
+    exp = get_experiment(ctx, experiment_id)
+    if exp.status != ExperimentStatus.DRAFT:
+        raise conflict(f"experiment is {ExperimentStatus(exp.status).value}; only drafts can be "
+                       "deleted (stop or roll it back instead)")
+    before = snapshot(exp)
+    ctx.db.delete(exp)
+    ctx.db.flush()
+    ctx.audit("experiment.deleted", "experiment", experiment_id, before, None)
+    ctx.db.commit()
+    return Response(status_code=204)

@@ -1,0 +1,184 @@
+"""Lead magnets: create, list, read, edit, delete (status changes: magnet_workflow.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import Field
+
+from app_api.deps import Context, PermRead, PermWrite
+from app_api.errors import conflict, not_found
+from app_api.pagination import CursorQuery, LimitQuery, paginate
+from app_api.schemas import ID_PATTERN, Id, In, JSONObject, Money, Name, Out, Page, QueryText, Slug
+from kernel.metadata.audit import snapshot
+from kernel.metadata.enums import MagnetStatus, MagnetType
+from kernel.metadata.models import Experiment, Lead, LeadMagnet, MagnetVariant, Site
+
+router = APIRouter(prefix="/v1/magnets", tags=["magnets"])
+
+MagnetId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
+FROZEN_FIELDS = ("slug", "content", "design")
+
+
+class VariantOut(Out):
+    id: str
+    magnet_id: str
+    key: str
+    name: str
+    content: dict[str, Any]
+    design: dict[str, Any]
+    is_control: bool
+    created_at: dt.datetime
+
+
+class MagnetOut(Out):
+    id: str
+    site_id: str | None
+    name: str
+    slug: str
+    type: MagnetType
+    status: MagnetStatus
+    content: dict[str, Any]
+    design: dict[str, Any]
+    lead_value: float | None
+    published_at: dt.datetime | None
+    created_by: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class MagnetDetail(MagnetOut):
+    variants: list[VariantOut]
+
+
+class MagnetIn(In):
+    name: Name
+    slug: Slug
+    type: MagnetType
+    site_id: Id | None = None
+    content: JSONObject = Field(default_factory=dict)
+    design: JSONObject = Field(default_factory=dict)
+    lead_value: Money | None = None
+
+
+class MagnetPatch(In):
+    name: Name | None = None
+    slug: Slug | None = None
+    site_id: Id | None = None
+    content: JSONObject | None = None
+    design: JSONObject | None = None
+    lead_value: Money | None = None
+
+
+def get_magnet(ctx: Context, magnet_id: str) -> LeadMagnet:
+    """The caller's magnet or 404."""
+    magnet = ctx.db.get(LeadMagnet, magnet_id)
+    if magnet is None:
+        raise not_found("magnet", magnet_id)
+    return magnet
+
+
+def _check_site(ctx: Context, site_id: str | None) -> None:
+    if site_id is not None and ctx.db.get(Site, site_id) is None:
+        raise not_found("site", site_id)
+
+
+def _slug_free(ctx: Context, slug: str, magnet_id: str | None = None) -> None:
+    stmt = ctx.db.select(LeadMagnet).where(LeadMagnet.slug == slug)
+    existing = ctx.db.scalar(stmt)
+    if existing is not None and existing.id != magnet_id:
+        raise conflict(f"slug {slug!r} is already used by magnet {existing.id}")
+
+
+@router.get("", response_model=Page[MagnetOut])
+def list_magnets(
+    ctx: PermRead,
+    status: MagnetStatus | None = None,
+    type: MagnetType | None = None,
+    site_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
+    q: Annotated[QueryText | None, Query(description="Name contains (case-insensitive).")] = None,
+    cursor: str | None = CursorQuery,
+    limit: int = LimitQuery,
+) -> dict[str, object]:
+    """Magnets of your organization, newest first; filter by status, type, site or name."""
+    stmt = ctx.db.select(LeadMagnet)
+    if status is not None:
+        stmt = stmt.where(LeadMagnet.status == status)
+    if type is not None:
+        stmt = stmt.where(LeadMagnet.type == type)
+    if site_id:
+        stmt = stmt.where(LeadMagnet.site_id == site_id)
+    if q:
+        stmt = stmt.where(sa.func.lower(LeadMagnet.name).contains(q.lower(), autoescape=True))
+    rows, nxt = paginate(ctx.db, stmt, LeadMagnet, cursor, limit)
+    return {"data": rows, "next_cursor": nxt}
+
+
+@router.post("", response_model=MagnetDetail, status_code=201)
+def create_magnet(body: MagnetIn, ctx: PermWrite) -> LeadMagnet:
+    """Create a magnet in draft."""
+    _check_site(ctx, body.site_id)
+    _slug_free(ctx, body.slug)
+    creator = ctx.principal.actor if ctx.principal.actor_type == "user" else None
+    magnet = ctx.db.add(LeadMagnet(**body.model_dump(), status=MagnetStatus.DRAFT,
+                                   created_by=creator))
+    ctx.db.flush()
+    ctx.audit("magnet.created", "magnet", magnet.id, None, snapshot(magnet))
+    ctx.db.commit()
+    return magnet
+
+
+@router.get("/{magnet_id}", response_model=MagnetDetail)
+def read_magnet(magnet_id: MagnetId, ctx: PermRead) -> LeadMagnet:
+    """One magnet with its variants."""
+    return get_magnet(ctx, magnet_id)
+
+
+@router.patch("/{magnet_id}", response_model=MagnetDetail)
+def update_magnet(magnet_id: MagnetId, body: MagnetPatch, ctx: PermWrite) -> LeadMagnet:
+    """Edit a magnet; slug, content and design can change only while it is a draft."""
+    magnet = get_magnet(ctx, magnet_id)
+    changes = body.model_dump(exclude_unset=True)
+    frozen = [f for f in FROZEN_FIELDS if f in changes and changes[f] != getattr(magnet, f)]
+    if frozen and magnet.status != MagnetStatus.DRAFT:
+        raise conflict(
+            f"{', '.join(frozen)} of a {MagnetStatus(magnet.status).value} magnet cannot change; "
+            f"move it back to draft first (POST /v1/magnets/{magnet.id}/withdraw)")
+    for name in ("name", "slug", "content", "design"):
+        if name in changes and changes[name] is None:
+            changes.pop(name)
+    if "site_id" in changes:
+        _check_site(ctx, changes["site_id"])
+    if changes.get("slug"):
+        _slug_free(ctx, changes["slug"], magnet.id)
+    before = snapshot(magnet)
+    for field, value in changes.items():
+        setattr(magnet, field, value)
+    ctx.db.flush()
+    ctx.audit("magnet.updated", "magnet", magnet.id, before, snapshot(magnet))
+    ctx.db.commit()
+    return magnet
+
+
+@router.delete("/{magnet_id}", status_code=204)
+def delete_magnet(magnet_id: MagnetId, ctx: PermWrite) -> Response:
+    """Delete a draft or archived magnet that has no leads and no experiments."""
+    magnet = get_magnet(ctx, magnet_id)
+    if magnet.status not in (MagnetStatus.DRAFT, MagnetStatus.ARCHIVED):
+        raise conflict(f"magnet is {MagnetStatus(magnet.status).value}; archive it first "
+                       f"(POST /v1/magnets/{magnet.id}/archive)")
+    for model, what in ((Lead, "leads"), (Experiment, "experiments")):
+        if ctx.db.scalar(ctx.db.select(model).where(model.magnet_id == magnet.id).limit(1)):
+            raise conflict(f"magnet has {what}; keep it archived instead of deleting it")
+    before = snapshot(magnet)
+    ctx.db.delete(magnet)
+    ctx.db.flush()
+    ctx.audit("magnet.deleted", "magnet", magnet_id, before, None)
+    ctx.db.commit()
+    return Response(status_code=204)
+
+
+__all__ = ["MagnetDetail", "MagnetOut", "MagnetVariant", "VariantOut", "get_magnet", "router"]

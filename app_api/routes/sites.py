@@ -1,0 +1,118 @@
+"""Websites that embed the snippet/pixel, with the browser origins allowed to send events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+from pydantic import Field, field_validator
+
+from app_api.deps import Context, PermRead, PermTeam
+from app_api.errors import not_found
+from app_api.pagination import CursorQuery, LimitQuery, paginate
+from app_api.schemas import ID_PATTERN, In, Name, Out, Page
+from kernel.metadata.audit import snapshot
+from kernel.metadata.models import Site
+
+router = APIRouter(prefix="/v1/sites", tags=["sites"])
+
+SiteId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$|^\*$")
+
+
+def _origins(value: list[str]) -> list[str]:
+    cleaned = []
+    for origin in value:
+        o = origin.strip().rstrip("/").lower()
+        if not _ORIGIN.match(o):
+            raise ValueError(
+                f"{origin!r} is not an origin; use scheme://host[:port], e.g. "
+                "https://www.example.com, or '*' for any origin")
+        cleaned.append(o)
+    return sorted(set(cleaned))
+
+
+class SiteIn(In):
+    name: Name
+    allowed_origins: list[str] = Field(default_factory=list, max_length=100)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check(cls, value: list[str]) -> list[str]:
+        return _origins(value)
+
+
+class SitePatch(In):
+    name: Name | None = None
+    allowed_origins: list[str] | None = Field(None, max_length=100)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _check(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _origins(value)
+
+
+class SiteOut(Out):
+    id: str
+    name: str
+    site_key: str = Field(description="Public key used by the snippet and the pixel.")
+    allowed_origins: list[str]
+    created_at: dt.datetime
+
+
+def _get(ctx: Context, site_id: str) -> Site:
+    site = ctx.db.get(Site, site_id)
+    if site is None:
+        raise not_found("site", site_id)
+    return site
+
+
+@router.get("", response_model=Page[SiteOut])
+def list_sites(ctx: PermRead, cursor: str | None = CursorQuery,
+               limit: int = LimitQuery) -> dict[str, object]:
+    """Sites of your organization, newest first."""
+    rows, nxt = paginate(ctx.db, ctx.db.select(Site), Site, cursor, limit)
+    return {"data": rows, "next_cursor": nxt}
+
+
+@router.post("", response_model=SiteOut, status_code=201)
+def create_site(body: SiteIn, ctx: PermTeam) -> Site:
+    """Add a site; its site_key goes into the snippet."""
+    site = ctx.db.add(Site(name=body.name, allowed_origins=body.allowed_origins))
+    ctx.db.flush()
+    ctx.audit("site.created", "site", site.id, None, snapshot(site))
+    ctx.db.commit()
+    return site
+
+
+@router.get("/{site_id}", response_model=SiteOut)
+def get_site(site_id: SiteId, ctx: PermRead) -> Site:
+    """One site."""
+    return _get(ctx, site_id)
+
+
+@router.patch("/{site_id}", response_model=SiteOut)
+def update_site(site_id: SiteId, body: SitePatch, ctx: PermTeam) -> Site:
+    """Rename a site or replace its allowed origins."""
+    site = _get(ctx, site_id)
+    before = snapshot(site)
+    for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(site, field, value)
+    ctx.db.flush()
+    ctx.audit("site.updated", "site", site.id, before, snapshot(site))
+    ctx.db.commit()
+    return site
+
+
+@router.delete("/{site_id}", status_code=204)
+def delete_site(site_id: SiteId, ctx: PermTeam) -> Response:
+    """Delete a site; its snippet stops being accepted (magnets stay, unlinked)."""
+    site = _get(ctx, site_id)
+    before = snapshot(site)
+    ctx.db.delete(site)
+    ctx.db.flush()
+    ctx.audit("site.deleted", "site", site_id, before, None)
+    ctx.db.commit()
+    return Response(status_code=204)

@@ -1,0 +1,204 @@
+"""Webhook endpoints: where signed events go; secrets, rotation and a test event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, Field, field_validator
+
+from app_api.deps import Context, PermTeam
+from app_api.errors import APIError, conflict, not_found
+from app_api.pagination import CursorQuery, LimitQuery, paginate
+from app_api.schemas import ID_PATTERN, In, LongText, Out, Page, Url
+from app_api.webhooks.ssrf import UnsafeTargetError, check_static
+from kernel.metadata.audit import snapshot
+from kernel.metadata.enums import DeliveryStatus
+from kernel.metadata.models import WebhookDelivery, WebhookEndpoint
+from kernel.metadata.outbox import EVENT_TYPES, enqueue
+from kernel.metadata.types import utcnow
+
+router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
+
+EndpointId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
+
+
+def _event_types(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    unknown = [v for v in value if v not in EVENT_TYPES]
+    if unknown:
+        raise ValueError(f"unknown event type {unknown[0]!r}; known: {', '.join(EVENT_TYPES)}")
+    return sorted(set(value))
+
+
+def _url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        check_static(value)
+    except UnsafeTargetError as exc:
+        raise ValueError(exc.reason) from None
+    return value
+
+
+class EndpointIn(In):
+    url: Url
+    description: LongText = ""
+    event_types: list[str] = Field(default_factory=list, max_length=len(EVENT_TYPES),
+                                   description="Empty: every event type.")
+
+    _v_types = field_validator("event_types")(_event_types)
+    _v_url = field_validator("url")(_url)
+
+
+class EndpointPatch(In):
+    url: Url | None = None
+    description: LongText | None = None
+    event_types: list[str] | None = Field(None, max_length=len(EVENT_TYPES))
+    is_active: bool | None = Field(None, description="true re-enables a disabled endpoint.")
+
+    _v_types = field_validator("event_types")(_event_types)
+    _v_url = field_validator("url")(_url)
+
+
+class EndpointOut(Out):
+    id: str
+    url: str
+    description: str
+    event_types: list[str]
+    is_active: bool
+    disabled_at: dt.datetime | None
+    failing_since: dt.datetime | None
+    created_at: dt.datetime
+
+
+class EndpointCreated(EndpointOut):
+    secret: str = Field(description="whsec_… signing secret; also at GET …/secret.")
+
+
+class SecretOut(BaseModel):
+    secret: str
+    previous_secret_expires_at: dt.datetime | None = Field(
+        None, description="Until then deliveries are also signed with the previous secret.")
+
+
+class RotateIn(In):
+    grace_hours: int = Field(24, ge=0, le=24 * 7,
+                             description="How long the old secret keeps signing too.")
+
+
+def get_endpoint(ctx: Context, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = ctx.db.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise not_found("webhook endpoint", endpoint_id)
+    return endpoint
+
+
+@router.get("", response_model=Page[EndpointOut])
+def list_endpoints(ctx: PermTeam, is_active: bool | None = None,
+                   cursor: str | None = CursorQuery, limit: int = LimitQuery) -> dict[str, object]:
+    """Webhook endpoints of your organization."""
+    stmt = ctx.db.select(WebhookEndpoint)
+    if is_active is not None:
+        stmt = stmt.where(WebhookEndpoint.is_active.is_(is_active))
+    rows, nxt = paginate(ctx.db, stmt, WebhookEndpoint, cursor, limit)
+    return {"data": rows, "next_cursor": nxt}
+
+
+@router.post("", response_model=EndpointCreated, status_code=201)
+def create_endpoint(body: EndpointIn, ctx: PermTeam) -> EndpointCreated:
+    """Add an endpoint; the response holds its signing secret."""
+    endpoint = ctx.db.add(WebhookEndpoint(**body.model_dump()))
+    ctx.db.flush()
+    ctx.audit("webhook_endpoint.created", "webhook_endpoint", endpoint.id, None,
+              snapshot(endpoint))
+    ctx.db.commit()
+    return EndpointCreated(**EndpointOut.model_validate(endpoint).model_dump(),
+                           secret=endpoint.secret)
+
+
+@router.get("/{endpoint_id}", response_model=EndpointOut)
+def read_endpoint(endpoint_id: EndpointId, ctx: PermTeam) -> WebhookEndpoint:
+    """One endpoint."""
+    return get_endpoint(ctx, endpoint_id)
+
+
+@router.patch("/{endpoint_id}", response_model=EndpointOut)
+def update_endpoint(endpoint_id: EndpointId, body: EndpointPatch,
+                    ctx: PermTeam) -> WebhookEndpoint:
+    """Change URL, description, event types; is_active=true re-enables a disabled endpoint."""
+    endpoint = get_endpoint(ctx, endpoint_id)
+    before = snapshot(endpoint)
+    for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(endpoint, field, value)
+    if body.is_active:
+        endpoint.disabled_at = None
+        endpoint.failing_since = None
+    elif body.is_active is False and endpoint.disabled_at is None:
+        endpoint.disabled_at = utcnow()
+    ctx.db.flush()
+    ctx.audit("webhook_endpoint.updated", "webhook_endpoint", endpoint.id, before,
+              snapshot(endpoint))
+    ctx.db.commit()
+    return endpoint
+
+
+@router.delete("/{endpoint_id}", status_code=204)
+def delete_endpoint(endpoint_id: EndpointId, ctx: PermTeam) -> Response:
+    """Delete an endpoint and its delivery log."""
+    endpoint = get_endpoint(ctx, endpoint_id)
+    before = snapshot(endpoint)
+    ctx.db.delete(endpoint)
+    ctx.db.flush()
+    ctx.audit("webhook_endpoint.deleted", "webhook_endpoint", endpoint_id, before, None)
+    ctx.db.commit()
+    return Response(status_code=204)
+
+
+@router.get("/{endpoint_id}/secret", response_model=SecretOut)
+def read_endpoint_secret(endpoint_id: EndpointId, ctx: PermTeam) -> SecretOut:
+    """The signing secret (whsec_…) to verify deliveries with."""
+    endpoint = get_endpoint(ctx, endpoint_id)
+    return SecretOut(secret=endpoint.secret,
+                     previous_secret_expires_at=endpoint.previous_secret_expires_at)
+
+
+@router.post("/{endpoint_id}/rotate-secret", response_model=SecretOut)
+def rotate_endpoint_secret(endpoint_id: EndpointId, ctx: PermTeam,
+                           body: RotateIn | None = None) -> SecretOut:
+    """New secret; the old one keeps signing (a second signature) for grace_hours."""
+    endpoint = get_endpoint(ctx, endpoint_id)
+    grace = dt.timedelta(hours=body.grace_hours if body else 24)
+    now = utcnow()
+    endpoint.rotate_secret(now, grace)
+    ctx.db.flush()
+    ctx.audit("webhook_endpoint.secret_rotated", "webhook_endpoint", endpoint.id, None,
+              {"previous_secret_expires_at": endpoint.previous_secret_expires_at})
+    ctx.db.commit()
+    return SecretOut(secret=endpoint.secret,
+                     previous_secret_expires_at=endpoint.previous_secret_expires_at)
+
+
+@router.post("/{endpoint_id}/test", status_code=202, response_model=dict[str, str])
+def send_test_event(endpoint_id: EndpointId, ctx: PermTeam) -> dict[str, str]:
+    """Queue a webhook.test event to this endpoint only; watch its deliveries."""
+    endpoint = get_endpoint(ctx, endpoint_id)
+    if not endpoint.is_active:
+        raise APIError(409, "conflict", "endpoint is disabled; PATCH is_active=true first")
+    event = enqueue(ctx.db.session, ctx.org_id, "webhook.test",
+                    {"endpoint_id": endpoint.id, "message": "Hello from Lodestone"})
+    now = utcnow()
+    event.dispatched_at = now  # delivered to this endpoint only, not fanned out
+    delivery = ctx.db.add(WebhookDelivery(endpoint_id=endpoint.id, outbox_event_id=event.id,
+                                          attempt=1, status=DeliveryStatus.PENDING,
+                                          next_attempt_at=now))
+    ctx.db.flush()
+    ctx.audit("webhook_endpoint.tested", "webhook_endpoint", endpoint.id, None,
+              {"event_id": event.id, "delivery_id": delivery.id})
+    ctx.db.commit()
+    return {"event_id": event.id, "delivery_id": delivery.id}
+
+
+__all__ = ["conflict", "get_endpoint", "router"]

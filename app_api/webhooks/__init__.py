@@ -1,0 +1,1 @@
+"""Signed webhooks (Standard Webhooks): signing, SSRF guard, outbox fan-out, delivery worker."""

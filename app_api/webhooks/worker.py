@@ -1,0 +1,227 @@
+"""The webhook delivery worker.
+
+``deliver_due(session_factory, now)`` does one pass: fan out new outbox events, claim due
+deliveries (a lease, so a crashed worker's claims become due again), send them, record the
+results and schedule retries. ``run_forever(settings)`` loops it; ``BackgroundWorker`` runs
+it in a thread inside the API process and is woken right after commits that enqueue events.
+Several workers (API processes, Dagster) may run at once: claims are conditional updates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from app_api.webhooks.dispatch import (
+    DISABLE_AFTER,
+    dispatch_outbox,
+    next_attempt_number,
+    retry_delay,
+)
+from app_api.webhooks.sender import AttemptResult, envelope, send
+from kernel.metadata.audit import Actor, record, snapshot
+from kernel.metadata.enums import DeliveryStatus
+from kernel.metadata.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
+from kernel.metadata.types import utcnow
+from kernel.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(seconds=60)  # > the 15 s request timeout
+POLL_S = 1.0
+SENDERS = 4
+
+
+@dataclass
+class PassResult:
+    """What one ``deliver_due`` pass did."""
+
+    dispatched: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    delivery_ids: list[str] = field(default_factory=list)
+
+
+def _claim(sessions: sessionmaker[Session], now: dt.datetime, batch: int) -> list[str]:
+    with sessions() as session:
+        due = session.scalars(
+            sa.select(WebhookDelivery.id)
+            .where(WebhookDelivery.status == DeliveryStatus.PENDING,
+                   WebhookDelivery.next_attempt_at <= now)
+            .order_by(WebhookDelivery.next_attempt_at).limit(batch)).all()
+        claimed = []
+        for delivery_id in due:
+            res = session.execute(
+                sa.update(WebhookDelivery)
+                .where(WebhookDelivery.id == delivery_id,
+                       WebhookDelivery.status == DeliveryStatus.PENDING,
+                       WebhookDelivery.next_attempt_at <= now)
+                .values(next_attempt_at=now + LEASE)
+                .execution_options(synchronize_session=False))
+            if res.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append(delivery_id)
+        session.commit()
+        return claimed
+
+
+def _disable(session: Session, endpoint: WebhookEndpoint, now: dt.datetime, why: str) -> None:
+    before = snapshot(endpoint)
+    endpoint.is_active = False
+    endpoint.disabled_at = now
+    session.flush()
+    after = {**snapshot(endpoint), "reason": why}
+    record(session, org_id=endpoint.org_id, actor=Actor.system("webhooks"),
+           action="webhook_endpoint.disabled", resource_type="webhook_endpoint",
+           resource_id=endpoint.id, before=before, after=after)
+
+
+def _record(session: Session, delivery: WebhookDelivery, endpoint: WebhookEndpoint,
+            result: AttemptResult, now: dt.datetime, rng: random.Random) -> None:
+    delivery.response_status = result.status_code
+    delivery.response_body = result.body
+    delivery.error = result.error
+    delivery.next_attempt_at = None
+    if result.ok:
+        delivery.status = DeliveryStatus.SUCCEEDED
+        endpoint.failing_since = None
+        return
+    endpoint.failing_since = endpoint.failing_since or now
+    delay = retry_delay(delivery.attempt + 1, rng)
+    if result.gone:
+        _disable(session, endpoint, now, "the receiver answered 410 Gone")
+    elif now - endpoint.failing_since >= DISABLE_AFTER:
+        _disable(session, endpoint, now, f"failing since {endpoint.failing_since.isoformat()}")
+    if not endpoint.is_active or delay is None:
+        delivery.status = DeliveryStatus.GAVE_UP
+        return
+    delivery.status = DeliveryStatus.FAILED
+    # max+1, not attempt+1: a manual redelivery may already have taken the next number
+    number = next_attempt_number(session, delivery.endpoint_id, delivery.outbox_event_id)
+    session.add(WebhookDelivery(
+        org_id=delivery.org_id, endpoint_id=delivery.endpoint_id,
+        outbox_event_id=delivery.outbox_event_id, attempt=number,
+        status=DeliveryStatus.PENDING, next_attempt_at=now + delay))
+
+
+def attempt_delivery(sessions: sessionmaker[Session], delivery_id: str, now: dt.datetime,
+                     client: httpx.Client, rng: random.Random) -> AttemptResult | None:
+    """Send one claimed delivery and record the outcome; None if it vanished meanwhile."""
+    with sessions() as session:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        if delivery is None or delivery.status != DeliveryStatus.PENDING:
+            return None
+        endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
+        event = session.get(OutboxEvent, delivery.outbox_event_id)
+        if endpoint is None or event is None:
+            return None
+        if not endpoint.is_active:
+            delivery.status, delivery.error = DeliveryStatus.GAVE_UP, "endpoint is disabled"
+            delivery.next_attempt_at = None
+            session.commit()
+            return None
+        url, secrets = endpoint.url, endpoint.signing_secrets(utcnow())
+        body = envelope(event.id, event.event_type, event.created_at, event.payload)
+        session.rollback()  # no transaction (or lock) stays open during the HTTP call
+        result = send(client, url, secrets, event.id, body)
+        delivery = session.get(WebhookDelivery, delivery_id)
+        endpoint = session.get(WebhookEndpoint, endpoint.id)
+        if delivery is None or endpoint is None:
+            return result
+        _record(session, delivery, endpoint, result, now, rng)
+        session.commit()
+        return result
+
+
+def deliver_due(session_factory: sessionmaker[Session], now: dt.datetime | None = None, *,
+                client: httpx.Client | None = None, rng: random.Random | None = None,
+                batch: int = 100) -> PassResult:
+    """One pass: fan out the outbox, then send every delivery due at ``now``."""
+    now = now or utcnow()
+    rng = rng or random.Random()
+    out = PassResult()
+    with session_factory() as session:
+        out.dispatched = dispatch_outbox(session, now)
+    claimed = _claim(session_factory, now, batch)
+    if not claimed:
+        return out
+    own_client = client is None
+    http = client or httpx.Client(trust_env=False)
+    try:
+        with ThreadPoolExecutor(max_workers=min(SENDERS, len(claimed))) as pool:
+            results = list(pool.map(
+                lambda d: attempt_delivery(session_factory, d, now, http, rng), claimed))
+    finally:
+        if own_client:
+            http.close()
+    for delivery_id, result in zip(claimed, results, strict=True):
+        if result is None:
+            continue
+        out.delivery_ids.append(delivery_id)
+        if result.ok:
+            out.succeeded += 1
+        else:
+            out.failed += 1
+    return out
+
+
+class BackgroundWorker:
+    """``deliver_due`` in a daemon thread: every ``poll_s`` and whenever woken."""
+
+    def __init__(self, session_factory: sessionmaker[Session], poll_s: float = POLL_S) -> None:
+        self.sessions = session_factory
+        self.poll_s = poll_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="lodestone-webhooks",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        with httpx.Client(trust_env=False) as client:
+            while not self._stop.is_set():
+                self._wake.clear()
+                try:
+                    deliver_due(self.sessions, client=client)
+                except Exception:  # keep the worker alive; the next pass retries
+                    log.exception("webhook delivery pass failed")
+                self._wake.wait(self.poll_s)
+
+
+def run_forever(settings: Settings, *, stop: threading.Event | None = None,
+                poll_s: float = POLL_S) -> None:
+    """Deliver webhooks until ``stop`` is set (or the process is interrupted)."""
+    from kernel.metadata.db import make_engine, make_session_factory
+
+    engine = make_engine(settings.resolved_metadata_url)
+    stop = stop or threading.Event()
+    try:
+        with httpx.Client(trust_env=False) as client:
+            sessions = make_session_factory(engine)
+            while not stop.is_set():
+                try:
+                    deliver_due(sessions, client=client)
+                except Exception:
+                    log.exception("webhook delivery pass failed")
+                stop.wait(poll_s)
+    finally:
+        engine.dispose()
