@@ -38,6 +38,25 @@ class LodestoneClient:
             raise ApiError(r.status_code, message)
         return r.json()
 
+    def stats(self, name: str, **filters: str | None) -> dict[str, Any]:
+        """Rows of an analytics table (``funnels``, ``cohorts``, ``attribution``, ``roi``,
+        ``experiment-results``) for the caller's organization."""
+        params = {k: v for k, v in filters.items() if v}
+        result: dict[str, Any] = self._get(f"/v1/stats/{name}", params)
+        return result
+
+    def experiments(self) -> list[dict[str, Any]]:
+        """Every experiment of the organization (follows the cursor pagination)."""
+        items: list[dict[str, Any]] = []
+        cursor = None
+        for _ in range(50):  # bounded: 50 pages of 200
+            page = self._get("/v1/experiments", {"limit": 200, **({"cursor": cursor} if cursor else {})})
+            items.extend(page["data"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        return items
+
     def daily_magnet_metrics(self, start: dt.date | None = None, end: dt.date | None = None,
                              magnet_id: str | None = None) -> dict[str, Any]:
         params = {k: str(v) for k, v in (("start", start), ("end", end), ("magnet_id", magnet_id)) if v}

@@ -76,6 +76,19 @@ class Settings(BaseSettings):
     spool_quota_bytes: int = Field(
         2 * 1024**3, ge=1024 * 1024, description="Disk quota of the spool; beyond it: 503."
     )
+    api_rate_limit_per_minute: int = Field(
+        1200, ge=0, description="Requests per minute per API key or user; 0 = no limit."
+    )
+    api_max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest JSON body.")
+    api_upload_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest CSV upload.")
+    api_login_max_failures: int = Field(5, ge=1, description="Failed logins per email+IP ...")
+    api_login_window_s: int = Field(900, ge=1, description="... within this window, then 429.")
+    api_session_ttl_s: int = Field(43200, ge=60, description="Lifetime of a session cookie.")
+    api_token_ttl_s: int = Field(3600, ge=60, description="Lifetime of a dashboard bearer token.")
+    webhooks_worker: bool = Field(True, description="Deliver webhooks from the API process.")
+    webhooks_allow_private: bool = Field(
+        False, description="Allow webhook targets on loopback/private networks (development)."
+    )
     openai_base_url: str = Field(
         "", description="OpenAI-compatible endpoint for AI drafts; empty = offline generator."
     )

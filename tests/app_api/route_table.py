@@ -106,6 +106,11 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", "/v1/ad-spend/{spend_id}"): (ANALYTICS_VIEW, None),
     ("DELETE", "/v1/ad-spend/{spend_id}"): (LEAD_MAGNETS_WRITE, None),
     ("GET", "/v1/stats/daily-magnet-metrics"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/stats/funnels"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/stats/cohorts"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/stats/attribution"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/stats/roi"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/stats/experiment-results"): (ANALYTICS_VIEW, None),
 }
 
 
