@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     spool_quota_bytes: int = Field(
         2 * 1024**3, ge=1024 * 1024, description="Disk quota of the spool; beyond it: 503."
     )
+    rate_limit_ip_rps: float = Field(50.0, ge=0, description="Collector requests/s per client IP; 0 = off.")
+    rate_limit_ip_burst: float = Field(200.0, ge=0, description="Burst allowance per client IP.")
+    rate_limit_org_eps: float = Field(20_000.0, ge=0, description="Collector events/s per organization.")
+    rate_limit_org_burst: float = Field(200_000.0, ge=0, description="Burst allowance per organization.")
+    ship_interval_ms: float = Field(200.0, gt=0, description="How often the shipper looks for sealed segments.")
+    config_max_age_s: float = Field(60.0, ge=0, description="Browser cache lifetime of the snippet's config.")
     api_rate_limit_per_minute: int = Field(
         1200, ge=0, description="Requests per minute per API key or user; 0 = no limit."
     )
