@@ -1,4 +1,9 @@
-"""Run an ASGI app with uvicorn (httptools/uvloop) or granian, N worker processes."""
+"""Run an ASGI app with uvicorn (httptools/uvloop) or granian, N worker processes.
+
+Both servers run the app's lifespan, so each worker opens its own spool slot on start and
+drains it on SIGTERM/SIGINT. The numbers behind the choice of server are in
+docs/tracking.md ("Server choice"), measured by ``python benchmarks/ingest.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,16 @@ import os
 
 from kernel.settings import get_settings
 
+SERVERS = ("uvicorn", "granian")
+
 
 def run_server(target: str, host: str | None, port: int | None, workers: int, server: str) -> int:
+    """Serve ``target`` ("module:app") until interrupted; returns the exit status."""
     settings = get_settings()
     host = host or settings.api_host
     port = port or settings.api_port
+    if server not in SERVERS:
+        raise ValueError(f"unknown server {server!r}; expected one of {SERVERS}")
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         prom = settings.data_path / "prometheus"
         prom.mkdir(parents=True, exist_ok=True)
@@ -19,13 +29,17 @@ def run_server(target: str, host: str | None, port: int | None, workers: int, se
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom)
     if server == "granian":
         from granian import Granian
-        from granian.constants import Interfaces
+        from granian.constants import HTTPModes, Interfaces, Loops
 
-        Granian(target, address=host, port=port, workers=workers, interface=Interfaces.ASGI).serve()
+        Granian(
+            target, address=host, port=port, workers=workers, interface=Interfaces.ASGI,
+            loop=Loops.uvloop, http=HTTPModes.http1, websockets=False, log_access=False,
+            backlog=2048, workers_kill_timeout=30,
+        ).serve()
         return 0
     import uvicorn
 
     uvicorn.run(target, host=host, port=port, workers=workers, loop="uvloop", http="httptools",
-                access_log=False, log_level="warning", timeout_graceful_shutdown=10)
+                access_log=False, log_level="warning", timeout_graceful_shutdown=10,
+                backlog=2048)
     return 0
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
 import signal
 import sys
@@ -14,6 +15,7 @@ from types import FrameType
 import httpx
 
 import dashboards
+from experiments.autopilot import promotion_round
 from kernel.settings import get_settings, settings_env
 from kernel.warehouse import open_warehouse
 from lodestone.seed import SeededOrg, seed_org
@@ -28,6 +30,21 @@ from lodestone.services import (
 from lodestone.simulate import generate, send_http, simulate
 
 log = logging.getLogger(__name__)
+
+
+def materialize_all() -> bool:
+    """Materialize every asset in-process so the dashboards have data from the first minute."""
+    from dagster import DagsterInstance, materialize
+
+    from orchestration.definitions import all_assets, all_checks
+    from orchestration.resources import MetadataResource, WarehouseResource
+
+    result = materialize(
+        [*all_assets, *all_checks],  # type: ignore[list-item]
+        resources={"warehouse": WarehouseResource(), "metadata": MetadataResource()},
+        instance=DagsterInstance.get(), raise_on_error=False,
+    )
+    return bool(result.success)
 
 
 class _Stop(Exception):
@@ -61,7 +78,18 @@ def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True)
             print(f"simulating 30 days of traffic for {visitors} visitors ...", flush=True)
             simulate([org], visitors, 30, seed=20261129, warehouse=wh,
                      truth_dir=settings.data_path / "simulations")
-        wh.materialize("daily_magnet_metrics")
+    finally:
+        wh.close()
+    os.environ["DAGSTER_HOME"] = str(dagster_home(settings))  # runs show up in the Dagster UI
+    print("materializing the analytics assets ...", flush=True)
+    if not materialize_all():
+        print("warning: some assets failed to materialize; see the Dagster UI", file=sys.stderr)
+    wh = open_warehouse(settings)
+    try:
+        with session_factory(settings)() as session:
+            for o in promotion_round(wh, session):
+                verdict = f"promoted {o.winner}" if o.promoted else "not promoted: " + "; ".join(o.reasons)[:160]
+                print(f"  experiment {o.experiment_key}: {verdict}", flush=True)
     finally:
         wh.close()
 

@@ -60,8 +60,28 @@ class Warehouse(ABC):
         """Insert events idempotently: a second call with the same ``token`` adds nothing."""
 
     @abstractmethod
-    def materialize(self, name: str, variables: dict[str, Any] | None = None) -> int:
-        """Compute model ``name`` and store it atomically; returns its row count."""
+    def materialize(self, name: str, variables: dict[str, Any] | None = None, *,
+                    parameters: dict[str, Any] | None = None,
+                    partitions: Sequence[str] | None = None) -> int:
+        """Compute model ``name`` and store it; returns the number of rows written.
+
+        Args:
+            variables: Jinja variables of the template (e.g. ``partitioned=True``).
+            parameters: bound query parameters (``{start:Date}``).
+            partitions: replace only these values of the model's ``config(partition_by=...)``
+                column, each atomically; rows of other partitions in the result are dropped
+                and a listed partition without rows is emptied. None replaces the whole table.
+        """
+
+    @abstractmethod
+    def write_table(self, name: str, table: pa.Table, *, partitions: Sequence[str] | None = None,
+                    partition_by: str | None = None, order_by: str | None = None) -> int:
+        """Store a table computed outside SQL (e.g. by a Python algorithm) as model ``name``.
+
+        It is then read like any model, with ``{{ ref(name) }}``. With ``partitions``, only
+        rows whose ``partition_by`` column (as text) is listed replace those partitions.
+        Returns the number of rows written.
+        """
 
     @abstractmethod
     def applied_migrations(self) -> list[str]:
@@ -106,9 +126,16 @@ class Warehouse(ABC):
             self.scalar(f"SELECT count() FROM {{{{ source('events') }}}} {where}", {"org": org_id})
         )
 
-    def describe(self, select_sql: str) -> list[tuple[str, str]]:
-        res = self.client.query(f"DESCRIBE TABLE ({select_sql})")
+    def describe(self, select_sql: str,
+                 parameters: dict[str, Any] | None = None) -> list[tuple[str, str]]:
+        res = self.client.query(f"DESCRIBE TABLE ({select_sql})", parameters=parameters or {})
         return [(r[0], r[1]) for r in res.result_rows]
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         if self._client is None:

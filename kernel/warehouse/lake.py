@@ -15,7 +15,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +127,26 @@ class LakeTable:
                 (drop if partition is None or f.get("partition") == partition else keep).append(f)
             keep.append({"name": fname, "rows": table.num_rows, "partition": partition or ""})
             data["files"] = keep
+            now = time.time()
+            data["retired"] = data.get("retired", []) + [
+                {"name": f["name"], "at": now} for f in drop
+            ]
+            self._write(data)
+
+    def publish(self, new: list[LakeFile], partitions: Sequence[str] | None = None) -> None:
+        """Atomically replace every file (or every file of ``partitions``) by the already
+        written ``new`` files; the replaced files are retired. Decided under the lock, so
+        concurrent writers of different partitions never drop each other's files."""
+        drop_all = partitions is None
+        wanted = set(partitions or ())
+        with self._locked() as data:
+            keep: list[dict[str, Any]] = []
+            drop: list[dict[str, Any]] = []
+            for f in data["files"]:
+                (drop if drop_all or f.get("partition", "") in wanted else keep).append(f)
+            data["files"] = keep + [
+                {"name": f.name, "rows": f.rows, "partition": f.partition} for f in new
+            ]
             now = time.time()
             data["retired"] = data.get("retired", []) + [
                 {"name": f["name"], "at": now} for f in drop
