@@ -28,6 +28,7 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 EVENTS_PER_VISITOR = 5.95  # measured on the simulator's journeys (30 days)
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def _settings(root: Path) -> Any:
@@ -128,7 +129,8 @@ def run(root: Path, **selection: Any) -> tuple[float, float, dict[str, float]]:
     assets = selection.pop("assets", [*all_assets, *all_checks])
     with DagsterInstance.ephemeral() as instance:
         t0, c0 = time.perf_counter(), cpu_seconds()
-        result = materialize(assets, resources=resources, instance=instance, **selection)
+        result = materialize(assets, resources=resources, instance=instance, run_config=QUIET,
+                             **selection)
         elapsed, cpu = time.perf_counter() - t0, cpu_seconds() - c0
         if not result.success:
             raise SystemExit("materialization failed")

@@ -1,7 +1,10 @@
 """What the collector needs from the metadata database, cached in memory and refreshed.
 
 Lookups on the request path are dictionary hits; a miss triggers at most one reload every
-``min_reload_s`` so a newly created site or key starts working within a second or two.
+``min_reload_s`` so a newly created site or key starts working within a second or two. The
+snapshot also holds, per organization, the experiment configuration the snippet assigns
+from (already JSON-encoded), refreshed every ``ttl_s``: a promotion reaches browsers within
+that time plus the config's cache lifetime.
 """
 
 from __future__ import annotations
@@ -10,11 +13,14 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from kernel.metadata.models import ApiKey, Organization, Site
+from kernel.metadata.enums import ExperimentStatus
+from kernel.metadata.models import ApiKey, Experiment, Organization, Site
 from kernel.metadata.tokens import split_api_key, verify_api_secret
 
 log = logging.getLogger(__name__)
@@ -41,19 +47,38 @@ class Snapshot:
     sites: dict[str, SiteInfo] = field(default_factory=dict)
     keys: dict[str, KeyInfo] = field(default_factory=dict)
     org_sites: dict[str, str] = field(default_factory=dict)  # org_id -> first site_id
+    experiments: dict[str, bytes] = field(default_factory=dict)  # org_id -> JSON list
     loaded_at: float = 0.0
+
+
+def experiment_config(exp: Experiment) -> dict[str, Any] | None:
+    """What the snippet needs to assign ``exp``: key (also the hash seed), magnet, variants,
+    weights, coverage; ``p`` marks a promoted experiment serving its winner to everyone."""
+    variants = [str(v.get("key", "")) for v in exp.variants or []]
+    if not variants:
+        return None
+    cfg: dict[str, Any] = {"k": exp.key, "g": exp.magnet_id or ""}
+    if exp.status == ExperimentStatus.PROMOTED:
+        winner = exp.winner or variants[0]
+        return {**cfg, "v": [winner], "w": [1], "c": 1, "p": 1}
+    weights = [float(v.get("weight", 1.0)) for v in exp.variants]
+    return {**cfg, "v": variants, "w": weights, "c": float(exp.coverage)}
 
 
 class Registry:
     """Site keys and API keys, read from the metadata database."""
 
     def __init__(self, session_factory: sessionmaker[Session], *, ttl_s: float = 10.0,
-                 min_reload_s: float = 1.0) -> None:
+                 min_reload_s: float = 1.0, inline_reload: bool = True) -> None:
+        """``inline_reload=False`` (the collector): lookups never touch the database; a
+        miss or an expired snapshot only asks :meth:`refresh`, run off the event loop."""
         self.sessions = session_factory
         self.ttl_s = ttl_s
         self.min_reload_s = min_reload_s
+        self.inline_reload = inline_reload
         self._snap = Snapshot()
         self._lock = threading.Lock()
+        self._missed = False
 
     def reload(self) -> Snapshot:
         snap = Snapshot(loaded_at=time.monotonic())
@@ -65,6 +90,14 @@ class Registry:
                     str(consent.get(site.org_id, "cookieless")),
                 )
                 snap.org_sites.setdefault(site.org_id, site.id)
+            live = (ExperimentStatus.RUNNING, ExperimentStatus.PROMOTED)
+            per_org: dict[str, list[dict[str, Any]]] = {}
+            for exp in s.scalars(sa.select(Experiment).where(Experiment.status.in_(live))
+                                 .order_by(Experiment.key)):
+                cfg = experiment_config(exp)
+                if cfg is not None:
+                    per_org.setdefault(exp.org_id, []).append(cfg)
+            snap.experiments = {org: msgspec.json.encode(v) for org, v in per_org.items()}
             for key in s.scalars(sa.select(ApiKey).where(ApiKey.revoked_at.is_(None))):
                 snap.keys[key.prefix] = KeyInfo(
                     key.id, key.org_id, key.secret_hash, tuple(key.scopes or ())
@@ -72,8 +105,24 @@ class Registry:
         self._snap = snap
         return snap
 
+    def refresh(self) -> bool:
+        """Reload if the snapshot expired or a lookup missed (blocking; call it in a thread)."""
+        age = time.monotonic() - self._snap.loaded_at
+        if age > self.ttl_s or (self._missed and age > self.min_reload_s):
+            self._missed = False
+            try:
+                self.reload()
+            except Exception:  # metadata DB briefly away: keep serving the cache
+                log.exception("registry reload failed; serving the cached snapshot")
+                return False
+            return True
+        return False
+
     def _fresh(self, force: bool = False) -> Snapshot:
         snap = self._snap
+        if not self.inline_reload:
+            self._missed = self._missed or force
+            return snap
         age = time.monotonic() - snap.loaded_at
         if age > self.ttl_s or (force and age > self.min_reload_s):
             with self._lock:
@@ -104,3 +153,12 @@ class Registry:
 
     def default_site(self, org_id: str) -> str:
         return self._fresh().org_sites.get(org_id, "")
+
+    def experiments(self, org_id: str) -> bytes:
+        """The organization's running and promoted experiments as a JSON list."""
+        return self._fresh().experiments.get(org_id, b"[]")
+
+    def any_origin_allowed(self, origin: str) -> bool:
+        """Whether some site accepts ``origin`` (answers CORS preflights)."""
+        return any(origin in s.allowed_origins or "*" in s.allowed_origins
+                   for s in self._fresh().sites.values())

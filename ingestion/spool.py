@@ -2,9 +2,10 @@
 
 Layout: ``spool/slot-K/`` per worker slot (a worker holds ``slot-K.lock`` with flock for its
 lifetime). A slot holds ``<ns>.open`` (the segment being written) and ``<ns>.sealed``
-segments waiting for the shipper. A segment is a series of frames
-``[u32 length][u32 crc32][msgpack list of rows]``; a torn tail (crash mid-write) fails the CRC
-and is dropped — it was never acknowledged, because acknowledgements follow the fsync.
+segments waiting for the shipper. A segment is a series of frames (see
+:mod:`ingestion.frames`), one per group commit: the blocks of every request that arrived
+while the previous fsync ran. A torn tail (crash mid-write) fails its CRC and is dropped: it
+was never acknowledged, because acknowledgements follow the fsync.
 """
 
 from __future__ import annotations
@@ -13,46 +14,31 @@ import asyncio
 import fcntl
 import logging
 import os
-import struct
 import time
-import zlib
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-import msgspec
+import pyarrow as pa
 
+from ingestion.columns import Block, rows_to_block
+from ingestion.frames import ARROW_MIN_ROWS, encode_frame, read_frames, read_table
 from kernel.events import Row
 
 log = logging.getLogger(__name__)
-
-HEADER = struct.Struct("<II")
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(list[tuple[Any, ...]])
+__all__ = ["ARROW_MIN_ROWS", "Spool", "SpoolFull", "encode_frame", "read_frames", "read_table"]
 
 
 class SpoolFull(Exception):
     """The spool's disk quota is used up; the caller answers 503 with Retry-After."""
 
 
-def encode_frame(rows: list[Row]) -> bytes:
-    payload = _encoder.encode(rows)
-    return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
-
-
-def read_frames(path: Path) -> Iterator[list[Row]]:
-    """Yield every intact frame of a segment; stop at the first torn or corrupt frame."""
-    with open(path, "rb") as fh:
-        data = fh.read()
-    pos = 0
-    while pos + HEADER.size <= len(data):
-        length, crc = HEADER.unpack_from(data, pos)
-        start, end = pos + HEADER.size, pos + HEADER.size + length
-        if end > len(data) or zlib.crc32(data[start:end]) != crc:
-            log.warning("spool segment %s: torn frame at byte %d dropped", path.name, pos)
-            return
-        yield [tuple(r) for r in _decoder.decode(data[start:end])]
-        pos = end
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def acquire_slot(root: Path, max_slots: int = 64) -> tuple[int, IO[str]]:
@@ -83,7 +69,7 @@ def spool_usage(root: Path) -> tuple[int, int]:
 
 
 class Spool:
-    """One writer per process. ``await append(rows)`` returns once the rows are on disk."""
+    """One writer per process. ``await append(block)`` returns once the block is on disk."""
 
     def __init__(
         self,
@@ -107,12 +93,14 @@ class Spool:
         self._path: Path | None = None
         self._opened_at = 0.0
         self._size = 0
-        self._buffer: list[bytes] = []
+        self._buffer: list[Block] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._used_bytes = spool_usage(root)[1]
         self._usage_checked = time.monotonic()
+        # One thread: commits stay in order and never queue behind the shipper's work.
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix=f"spool-{self.slot}")
         self.commits = 0
 
     # -- recovery and segments -----------------------------------------------------------------
@@ -128,6 +116,7 @@ class Spool:
     def _open_segment(self) -> None:
         self._path = self.dir / f"{time.time_ns()}.open"
         self._fh = open(self._path, "ab", buffering=0)  # noqa: SIM115
+        _fsync_dir(self.dir)  # the segment's name survives a power cut, not just a crash
         self._opened_at = time.monotonic()
         self._size = 0
 
@@ -136,16 +125,17 @@ class Spool:
         if self._fh is None or self._path is None:
             return None
         self._fh.close()
-        sealed = self._path.with_suffix(".sealed")
+        sealed: Path | None = self._path.with_suffix(".sealed")
         if self._size:
-            os.replace(self._path, sealed)
+            os.replace(self._path, sealed)  # type: ignore[arg-type]
         else:
             self._path.unlink(missing_ok=True)
-            sealed = None  # type: ignore[assignment]
+            sealed = None
         self._fh = self._path = None
         return sealed
 
     def seal_if_due(self) -> None:
+        """Seal the open segment once it is ``seal_ms`` old (called by the ship loop)."""
         if self._task is not None and not self._task.done():
             return  # a group commit may be writing in the executor thread right now
         if self._fh is not None and self._size and not self._buffer:
@@ -153,7 +143,12 @@ class Spool:
                 self.seal()
 
     # -- writes --------------------------------------------------------------------------------
+    @property
+    def used_bytes(self) -> int:
+        return self._used_bytes
+
     def check_quota(self, incoming: int = 0) -> None:
+        """Raise :class:`SpoolFull` when ``incoming`` more bytes would exceed the quota."""
         now = time.monotonic()
         if now - self._usage_checked > 0.5:
             self._used_bytes = spool_usage(self.root)[1]
@@ -161,62 +156,121 @@ class Spool:
         if self._used_bytes + incoming > self.quota_bytes:
             raise SpoolFull(f"spool holds {self._used_bytes} bytes (quota {self.quota_bytes})")
 
-    async def append(self, rows: list[Row]) -> None:
-        """Queue ``rows`` for the next group commit and wait until they are fsync'd."""
+    def submit(self, block: Block) -> asyncio.Future[None]:
+        """Queue ``block`` for the next group commit; the future resolves once it is fsync'd.
+
+        Raises :class:`SpoolFull` at once when the quota is used up.
+        """
         if self._closed:
             raise RuntimeError("spool is closed")
-        frame = encode_frame(rows)
-        self.check_quota(len(frame))
-        self._used_bytes += len(frame)
+        size = block.size_hint()
+        self.check_quota(size)
+        self._used_bytes += size
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._buffer.append(frame)
+        self._buffer.append(block)
         self._waiters.append(fut)
-        if self._task is None or self._task.done():
+        if self._task is None:
             self._task = asyncio.create_task(self._commit_loop())
-        await fut
+        return fut
 
-    def _write_and_sync(self, data: bytes) -> None:
+    async def append(self, block: Block) -> None:
+        """Queue ``block`` for the next group commit and wait until it is fsync'd."""
+        await self.submit(block)
+
+    @staticmethod
+    def _encode(blocks: list[Block]) -> tuple[bytes, list[int]]:
+        """The frame for ``blocks``; a block Arrow refuses fails alone (index returned)."""
+        try:
+            return encode_frame(blocks), []
+        except (pa.ArrowException, ValueError, TypeError, OverflowError):
+            if len(blocks) == 1:
+                return b"", [0]
+        good, bad = [], []
+        for i, b in enumerate(blocks):
+            try:
+                encode_frame([b])
+            except (pa.ArrowException, ValueError, TypeError, OverflowError):
+                log.exception("spool: a request's events cannot be encoded; refusing it")
+                bad.append(i)
+            else:
+                good.append(b)
+        return (encode_frame(good) if good else b""), bad
+
+    def _write_and_sync(self, blocks: list[Block]) -> list[int]:
+        """Write one frame and fsync; returns the indices of blocks that could not be encoded."""
+        data, bad = self._encode(blocks)
+        if data:
+            self._write_frame(data)
+        return bad
+
+    def _write_frame(self, data: bytes) -> None:
+        """Append an encoded frame and fsync it (the writer thread; no GIL during syscalls)."""
         if self._fh is None:
             self._open_segment()
         assert self._fh is not None
-        self._fh.write(data)
-        os.fsync(self._fh.fileno())
+        try:
+            self._fh.write(data)
+            os.fsync(self._fh.fileno())
+        except OSError:
+            # Never leave a partial frame in front of later acknowledged ones: cut it off
+            # (or give up on this segment) so readers do not stop early.
+            try:
+                os.ftruncate(self._fh.fileno(), self._size)
+            finally:
+                self.seal()
+            raise
         self._size += len(data)
         if self._size >= self.segment_bytes:
             self.seal()
 
     async def _commit_loop(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._buffer:
-            await asyncio.sleep(self.commit_s)
-            data, waiters = b"".join(self._buffer), self._waiters
-            self._buffer, self._waiters = [], []
-            try:
-                await loop.run_in_executor(None, self._write_and_sync, data)
-            except Exception as exc:  # disk error: nobody is acknowledged
-                for w in waiters:
+        try:
+            if self.commit_s > 0:
+                await asyncio.sleep(self.commit_s)  # gather a group after an idle spell
+            while self._buffer:
+                blocks, waiters = self._buffer, self._waiters
+                self._buffer, self._waiters = [], []
+                try:
+                    # Encode here, on the loop's thread, which holds the GIL anyway: in the
+                    # writer thread every GIL hand-back would wait for this busy thread to
+                    # reach a switch point. Only the write and the fsync leave the loop.
+                    data, bad = self._encode(blocks)
+                    if data:
+                        await loop.run_in_executor(self._writer, self._write_frame, data)
+                except Exception as exc:  # disk error: nobody in this group is acknowledged
+                    log.exception("spool commit failed")
+                    for w in waiters:
+                        if not w.done():
+                            w.set_exception(exc)
+                    continue
+                self.commits += 1
+                for i, w in enumerate(waiters):
                     if not w.done():
-                        w.set_exception(exc)
-                continue
-            self.commits += 1
-            for w in waiters:
-                if not w.done():
-                    w.set_result(None)
+                        if bad and i in bad:
+                            w.set_exception(ValueError("events could not be encoded"))
+                        else:
+                            w.set_result(None)
+                # Whatever arrived during the fsync has waited long enough: commit it now.
+        finally:
+            self._task = None
 
     def sync_append(self, rows: list[Row]) -> None:
         """Blocking append for tools (simulator, tests) outside an event loop."""
         self.check_quota()
-        self._write_and_sync(encode_frame(rows))
+        if self._write_and_sync([rows_to_block(rows)]):
+            raise ValueError("rows could not be encoded")
 
     async def drain(self) -> None:
         """Wait for pending commits, then seal the open segment."""
-        while self._task is not None and not self._task.done():
+        while self._task is not None:
             await asyncio.shield(self._task)
         self.seal()
 
     def close(self) -> None:
         self._closed = True
         self.seal()
+        self._writer.shutdown(wait=True)
         self._lock.close()
 
     def sealed_segments(self) -> list[Path]:

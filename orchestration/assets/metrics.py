@@ -10,6 +10,7 @@ from orchestration.resources import WarehouseResource
     group_name="metrics",
     owners=["team:growth-analytics"],
     kinds={"clickhouse", "sql"},
+    deps=["events"],
     description="Visitors, views, form starts, leads, conversion rate and revenue per "
     "organization, magnet, variant and day (warehouse_sql/models/daily_magnet_metrics.sql).",
 )

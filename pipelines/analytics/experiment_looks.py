@@ -13,45 +13,37 @@ from experiments.stats import Comparison, VariantData, analyze
 
 #: Users per (experiment, variant, exposure day, conversion day): a user is exposed at their
 #: first exposure and converts at their first primary-metric event at or after it (tagged
-#: with the experiment, or on its magnet). Events from ``{end}`` on are not counted.
+#: with the experiment, or untagged on its magnet). Events from ``{end}`` on are not
+#: counted. One scan, one aggregation per (visitor, experiment).
 DAILY_SQL = """
 WITH
-experiments AS (
-    SELECT x.1 AS x_org, x.2 AS x_key, x.3 AS x_magnet, x.4 AS x_metric
-    FROM (SELECT arrayJoin(arrayZip({orgs:Array(String)}, {keys:Array(String)},
-                                    {magnets:Array(String)}, {metrics:Array(String)})) AS x) AS z
-),
-exposed AS (
-    SELECT cityHash64(org_id, visitor_id) AS vk, any(org_id) AS e_org, experiment_id AS e_key,
-        min(toUnixTimestamp64Milli(ts)) AS t_exp, argMin(variant, ts) AS e_variant
+    arrayZip({orgs:Array(String)}, {keys:Array(String)}) AS experiment_keys,
+    arrayZip({orgs:Array(String)}, {magnets:Array(String)}) AS experiment_magnets,
+rows AS (
+    -- each exposure or candidate conversion, with the index of its experiment (0 = none)
+    SELECT cityHash64(org_id, visitor_id) AS vk, org_id, event, ts, variant,
+        if(experiment_id != '', indexOf(experiment_keys, (org_id, experiment_id)),
+           if(magnet_id != '', indexOf(experiment_magnets, (org_id, magnet_id)), 0)) AS x
     FROM {{ source('events') }}
-    WHERE event = 'exposure' AND visitor_id != '' AND ts < toDateTime64({end:Date}, 3, 'UTC')
-      AND (org_id, experiment_id) IN (SELECT x_org, x_key FROM experiments)
-    GROUP BY vk, experiment_id
-),
-candidates AS (
-    SELECT cityHash64(org_id, visitor_id) AS vk,
-        groupArray((toUnixTimestamp64Milli(ts), event, experiment_id, magnet_id)) AS events
-    FROM {{ source('events') }}
-    WHERE event IN {metrics:Array(String)} AND visitor_id != ''
-      AND ts < toDateTime64({end:Date}, 3, 'UTC')
+    WHERE visitor_id != '' AND ts < toDateTime64({end:Date}, 3, 'UTC')
       AND org_id IN {orgs:Array(String)}
-    GROUP BY vk
+      AND (event = 'exposure' OR event IN {metrics:Array(String)})
 ),
 users AS (
-    SELECT x.x_org AS org_id, x.x_key AS experiment_key, e.e_variant AS variant, e.t_exp AS t_exp,
-        arrayMin(arrayPushBack(arrayMap(c -> c.1, arrayFilter(
-            c -> c.1 >= e.t_exp AND c.2 = x.x_metric
-                 AND (c.3 = x.x_key OR (x.x_magnet != '' AND c.4 = x.x_magnet)),
-            c.events)), toInt64(9e18))) AS t_conv
-    FROM exposed AS e
-    INNER JOIN experiments AS x ON e.e_org = x.x_org AND e.e_key = x.x_key
-    LEFT JOIN candidates AS c ON e.vk = c.vk
+    SELECT x, any(org_id) AS u_org,
+        minIf(toUnixTimestamp64Milli(ts), event = 'exposure') AS t_exp,
+        argMinIf(variant, ts, event = 'exposure') AS u_variant,
+        groupArrayIf(toUnixTimestamp64Milli(ts), event = {metrics:Array(String)}[x]) AS conv
+    FROM rows
+    WHERE x > 0
+    GROUP BY vk, x
+    HAVING countIf(event = 'exposure') > 0
 )
-SELECT org_id, experiment_key, variant,
+SELECT u_org AS org_id, {keys:Array(String)}[x] AS experiment_key, u_variant AS variant,
     toDate(fromUnixTimestamp64Milli(t_exp, 'UTC')) AS exposure_day,
-    if(t_conv >= toInt64(9e18), NULL, toDate(fromUnixTimestamp64Milli(t_conv, 'UTC')))
-        AS conversion_day,
+    if(arrayExists(c -> c >= t_exp, conv),
+       toDate(fromUnixTimestamp64Milli(arrayMin(arrayFilter(c -> c >= t_exp, conv)), 'UTC')),
+       NULL) AS conversion_day,
     toInt64(count()) AS users
 FROM users
 GROUP BY org_id, experiment_key, variant, exposure_day, conversion_day

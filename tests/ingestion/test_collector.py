@@ -4,46 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from kernel.schema import FLAG_TS_CLAMPED
-from kernel.settings import Settings
-from kernel.warehouse.lake_backend import LakeWarehouse
-from lodestone.seed import SeededOrg, seed_org
-from lodestone.services import init_storage, session_factory
-from tests.helpers import make_settings, running_server, wait_for
-
-CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-          "Chrome/120.0.0.0 Safari/537.36")
-
-
-class Env:
-    def __init__(self, settings: Settings, base: str, org: SeededOrg, other: SeededOrg) -> None:
-        self.settings, self.base, self.org, self.other = settings, base, org, other
-        self.http = httpx.Client(base_url=base, headers={"User-Agent": CHROME}, timeout=10)
-        self.wh = LakeWarehouse(settings.lake_dir)
-
-    def events(self, where: str = "1") -> list[dict[str, Any]]:
-        return self.wh.query(f"SELECT * FROM {{{{ source('events') }}}} WHERE {where}")
-
-
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    settings = make_settings(tmp_path_factory.mktemp("collector") / "data")
-    init_storage(settings)
-    sessions = session_factory(settings)
-    org = seed_org(sessions, settings.data_path)
-    other = seed_org(sessions, settings.data_path, slug="other", name="Other Org")
-    with running_server(settings) as (base, _proc):
-        e = Env(settings, base, org, other)
-        yield e
-        e.http.close()
-        e.wh.close()
+from tests.helpers import wait_for
+from tests.ingestion.support import CHROME, Env
 
 
 def _batch(env: Env, events: list[dict[str, Any]], **headers: str) -> httpx.Response:
@@ -159,8 +127,15 @@ def test_bots_dnt_and_no_raw_ip(env: Env) -> None:
     assert r.status_code == 200
     time.sleep(0.8)
     assert env.events(f"magnet_id = '{marker}'") == []
-    for row in env.events():
-        assert "127.0.0.1" not in " ".join(str(v) for v in row.values())
+    # from a distinctive loopback address: it must appear in no stored row and no spool file
+    with httpx.Client(base_url=env.base, headers={"User-Agent": CHROME}, timeout=20,
+                      transport=httpx.HTTPTransport(local_address="127.0.0.9")) as http:
+        assert http.get("/p.gif", params={"site": env.org.site_key, "magnet_id": marker}).status_code == 200
+        http.post("/e", json={"site": env.org.site_key, "events": [{"event": "lead", "magnet_id": marker}]})
+        spooled = [p.read_bytes() for p in env.settings.spool_dir.glob("slot-*/*") if p.is_file()]
+    rows = wait_for(lambda: len(env.events(f"magnet_id = '{marker}'")) == 2 and env.events())
+    assert rows and all("127.0.0.9" not in " ".join(str(v) for v in row.values()) for row in rows)
+    assert all(b"127.0.0.9" not in data for data in spooled)
 
 
 def test_cookieless_visitor_id_is_stable_within_a_day(env: Env) -> None:
