@@ -208,7 +208,7 @@ class Collector:
         status = "ok"
         if self.spool is None or self._stopping:
             status = "starting" if self.spool is None else "stopping"
-        elif size >= self.settings.spool_quota_bytes:
+        elif size >= self.settings.spool_quota_bytes or self.spool.near_full():
             status = "spool_full"
         stats = self.shipper.stats if self.shipper else None
         return JSONResponse({

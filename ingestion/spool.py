@@ -147,12 +147,21 @@ class Spool:
     def used_bytes(self) -> int:
         return self._used_bytes
 
-    def check_quota(self, incoming: int = 0) -> None:
-        """Raise :class:`SpoolFull` when ``incoming`` more bytes would exceed the quota."""
+    def _measure(self) -> None:
+        """Re-read the spool's size from disk at most twice a second (others ship, too)."""
         now = time.monotonic()
         if now - self._usage_checked > 0.5:
             self._used_bytes = spool_usage(self.root)[1]
             self._usage_checked = now
+
+    def near_full(self, headroom: int = 64 * 1024) -> bool:
+        """Whether requests are about to be refused (the same accounting as the 503s)."""
+        self._measure()
+        return self._used_bytes + headroom >= self.quota_bytes
+
+    def check_quota(self, incoming: int = 0) -> None:
+        """Raise :class:`SpoolFull` when ``incoming`` more bytes would exceed the quota."""
+        self._measure()
         if self._used_bytes + incoming > self.quota_bytes:
             raise SpoolFull(f"spool holds {self._used_bytes} bytes (quota {self.quota_bytes})")
 
