@@ -1,4 +1,4 @@
-"""A collector-only ASGI app (bare Starlette: no per-request model validation overhead)."""
+"""The collector-only ASGI app: the pixel as a bare ASGI callable, Starlette for the rest."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from ingestion.collector import Collector
 from kernel.metadata.db import make_engine, make_session_factory
@@ -13,7 +14,7 @@ from kernel.settings import Settings, get_settings
 from kernel.warehouse import open_warehouse
 
 
-def create_collector_app(settings: Settings | None = None) -> Starlette:
+def create_collector_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or get_settings()
     engine = make_engine(settings.resolved_metadata_url)
     collector = Collector(settings, make_session_factory(engine), lambda: open_warehouse(settings))
@@ -29,4 +30,4 @@ def create_collector_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(routes=collector.routes(), lifespan=lifespan)
     app.state.collector = collector
-    return app
+    return collector.asgi(app)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingestion import metrics, pixel
 from ingestion.columns import rows_to_block
@@ -249,3 +250,19 @@ class Collector:
         """GET /p.gif — a 1x1 GIF; the event's fields are in the query string."""
         assert self.intake is not None, "collector not started"
         return await pixel.handle(self.intake, request)
+
+    def asgi(self, app: ASGIApp) -> ASGIApp:
+        """``app`` with ``GET /p.gif`` answered by a bare ASGI callable in front of it.
+
+        The collector's own server runs this; ``app`` (Starlette, with :meth:`routes`)
+        answers everything else, and the pixel too while the collector is not started.
+        """
+
+        async def front(scope: Scope, receive: Receive, send: Send) -> None:
+            if (scope["type"] == "http" and scope["path"] == "/p.gif" and scope["method"] == "GET"
+                    and self.intake is not None):
+                await pixel.serve(self.intake, scope, send)
+            else:
+                await app(scope, receive, send)
+
+        return front

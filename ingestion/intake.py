@@ -48,16 +48,15 @@ class Static(Response):
         self.raw_headers = list(headers)
 
 
-_GIF_HEADERS = ((b"content-type", b"image/gif"), (b"cache-control", b"no-store, max-age=0"),
-                (b"content-length", str(len(GIF)).encode()))
+GIF_HEADERS = ((b"content-type", b"image/gif"), (b"cache-control", b"no-store, max-age=0"),
+               (b"content-length", str(len(GIF)).encode()))
 
 
-def gif(status: int = 200, **extra: str) -> Response:
-    """The 1x1 GIF with ``status``; ``extra`` headers as keyword arguments (x_a_b -> x-a-b)."""
+def gif_headers(**extra: str) -> tuple[tuple[bytes, bytes], ...]:
+    """The GIF's headers plus ``extra`` given as keyword arguments (x_a_b -> x-a-b)."""
     if not extra:
-        return Static(GIF, status, _GIF_HEADERS)
-    more = tuple((k.replace("_", "-").encode(), v.encode()) for k, v in extra.items())
-    return Static(GIF, status, _GIF_HEADERS + more)
+        return GIF_HEADERS
+    return GIF_HEADERS + tuple((k.replace("_", "-").encode(), v.encode()) for k, v in extra.items())
 
 
 def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:

@@ -11,6 +11,7 @@ seconds for answers.
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import time
 from collections import deque
@@ -18,6 +19,9 @@ from dataclasses import dataclass, field
 
 _LENGTH = re.compile(rb"content-length:\s*(\d+)", re.I)
 LOCAL = ("127.0.0.1", "localhost", "::1")
+# Requests due are sent every tick. uvloop rounds shorter sleeps down to zero, which turns the
+# sender into a busy loop that takes a whole core from the server under test.
+TICK_S = 0.001
 
 
 @dataclass
@@ -48,33 +52,42 @@ class _Conn:
         self.reader, self.writer, self.result, self.loop = reader, writer, result, loop
         self.due: deque[float] = deque()
 
-    def send(self, request: bytes, due: float) -> None:
-        self.due.append(due)
-        self.writer.write(request)
+    def send(self, request: bytes, dues: list[float]) -> None:
+        """Pipeline one copy of ``request`` per due time, in one write."""
+        self.due.extend(dues)
+        self.writer.write(request * len(dues))
 
     async def read_answers(self, expected: int) -> None:
+        """Parse answers as they arrive; each one's latency is counted from its due time.
+
+        Answers are located with an offset into the buffer (never by re-slicing it per
+        answer, which copies the rest of a 64 KiB read hundreds of times).
+        """
         buf = b""
         got = 0
+        result, due = self.result, self.due
         while got < expected:
             chunk = await self.reader.read(65536)
             if not chunk:
                 return
-            buf += chunk
+            now = time.perf_counter()
+            buf = buf + chunk if buf else chunk
+            pos = 0
             while True:
-                end = buf.find(b"\r\n\r\n")
+                end = buf.find(b"\r\n\r\n", pos)
                 if end < 0:
                     break
-                m = _LENGTH.search(buf, 0, end)
+                m = _LENGTH.search(buf, pos, end)
                 total = end + 4 + (int(m.group(1)) if m else 0)
                 if len(buf) < total:
                     break
-                status = buf[9:12]
-                buf = buf[total:]
+                if buf[pos + 9:pos + 10] != b"2":
+                    result.non_2xx += 1
+                pos = total
                 got += 1
-                self.result.completed += 1
-                if not status.startswith(b"2"):
-                    self.result.non_2xx += 1
-                self.result.latencies.append(time.perf_counter() - self.due.popleft())
+                result.completed += 1
+                result.latencies.append(now - due.popleft())
+            buf = buf[pos:]
 
 
 async def open_loop(host: str, port: int, request: bytes, rate: float, duration: float, *,
@@ -93,11 +106,14 @@ async def open_loop(host: str, port: int, request: bytes, rate: float, duration:
     i = 0
     while i < total:
         due_now = min(total, int((time.perf_counter() - start) * rate) + 1)
-        while i < due_now:
-            conns[i % connections].send(request, start + i / rate)
-            i += 1
+        if due_now > i:
+            for k, conn in enumerate(conns):  # request j goes to connection j % connections
+                first = i + (k - i) % connections
+                if first < due_now:
+                    conn.send(request, [start + j / rate for j in range(first, due_now, connections)])
+            i = due_now
         result.sent = i
-        await asyncio.sleep(0.0005)
+        await asyncio.sleep(TICK_S)
     try:
         await asyncio.wait_for(asyncio.gather(*readers), timeout)
     except TimeoutError:
@@ -111,13 +127,23 @@ async def open_loop(host: str, port: int, request: bytes, rate: float, duration:
 
 def run_open_loop(host: str, port: int, request: bytes, rate: float, duration: float,
                   **kwargs: float) -> LatencyResult:
-    """:func:`open_loop` on a fresh (uv)loop, for synchronous callers."""
+    """:func:`open_loop` on a fresh (uv)loop, for synchronous callers.
+
+    The cyclic garbage collector is paused meanwhile: in a process holding a large heap
+    (the benchmark's imports) one full pass takes tens of milliseconds, during which no
+    answer is read and every latency in flight grows by that much.
+    """
+    paused = gc.isenabled()
+    gc.disable()
     try:
         import uvloop
 
         return uvloop.run(open_loop(host, port, request, rate, duration, **kwargs))  # type: ignore[arg-type]
     except ImportError:  # pragma: no cover
         return asyncio.run(open_loop(host, port, request, rate, duration, **kwargs))  # type: ignore[arg-type]
+    finally:
+        if paused:
+            gc.enable()
 
 
 def get_request(path: str, host: str = "127.0.0.1", headers: dict[str, str] | None = None) -> bytes:
@@ -127,12 +153,29 @@ def get_request(path: str, host: str = "127.0.0.1", headers: dict[str, str] | No
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-if __name__ == "__main__":  # pragma: no cover - manual use
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ingestion.loadgen PORT RATE SECONDS [PATH]``: one run, printed as JSON."""
+    import argparse
+    import json
     import sys
 
-    port, rate, secs = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
-    path = sys.argv[4] if len(sys.argv) > 4 else "/healthz"
-    conns = int(sys.argv[5]) if len(sys.argv) > 5 else 32
-    r = run_open_loop("127.0.0.1", port, get_request(path), rate, secs, connections=conns)
-    sys.stdout.write(f"sent {r.sent} done {r.completed} p50 {r.quantile(.5)*1e3:.2f}ms "
-                     f"p99 {r.quantile(.99)*1e3:.2f}ms at {r.achieved_rate:.0f}/s ({time.time():.0f})\n")
+    ap = argparse.ArgumentParser(description="Open-loop GET load against 127.0.0.1 (see module doc).")
+    ap.add_argument("port", type=int)
+    ap.add_argument("rate", type=float, help="requests per second")
+    ap.add_argument("seconds", type=float)
+    ap.add_argument("path", nargs="?", default="/healthz")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--header", action="append", default=[], help="'Name: value', repeatable")
+    args = ap.parse_args(argv)
+    headers = dict(h.split(": ", 1) for h in args.header)
+    r = run_open_loop("127.0.0.1", args.port, get_request(args.path, headers=headers), args.rate,
+                      args.seconds, connections=args.connections)
+    json.dump({"rate": r.rate, "sent": r.sent, "completed": r.completed, "non_2xx": r.non_2xx,
+               "achieved_rate": r.achieved_rate, "p50_s": r.quantile(0.5), "p99_s": r.quantile(0.99)},
+              sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - manual and benchmark use
+    raise SystemExit(main())

@@ -8,6 +8,7 @@ built directly as one-element lists.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
@@ -17,10 +18,11 @@ from urllib.parse import unquote_plus
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Message, Scope, Send
 
 from ingestion.columns import Block, Context, _channel, new_ids, utm_from_url
 from ingestion.enrich import parse_user_agent
-from ingestion.intake import gif
+from ingestion.intake import GIF, GIF_HEADERS, Static, gif_headers
 from ingestion.metrics import TALLY
 from ingestion.ratelimit import retry_after
 from ingestion.spool import SpoolFull
@@ -36,6 +38,8 @@ from kernel.schema import EVENT_TYPES, FLAG_TS_CLAMPED
 
 if TYPE_CHECKING:
     from ingestion.intake import Intake
+
+log = logging.getLogger(__name__)
 
 WANTED = frozenset(f for f in EVENT_FIELDS if f != "props") | {"site"}
 HEADERS = {b"user-agent": "ua", b"referer": "referer", b"dnt": "dnt", b"sec-gpc": "gpc",
@@ -106,19 +110,26 @@ def pixel_block(f: dict[str, str], ctx: Context) -> Block | str:
     ])
 
 
-async def handle(intake: Intake, request: Request) -> Response:
-    """GET /p.gif — a 1x1 GIF; the event's fields are in the query string."""
+Answer = tuple[int, tuple[tuple[bytes, bytes], ...]]  # status and headers of the GIF
+OK: Answer = (200, GIF_HEADERS)
+
+
+def _gif(status: int, **extra: str) -> Answer:
+    return status, gif_headers(**extra)
+
+
+async def answer(intake: Intake, scope: Scope) -> Answer:
+    """Status and headers of the GIF for one ``GET /p.gif`` (the event is on disk at 200)."""
     t0 = time.perf_counter()
-    scope = request.scope
     f = parse_query(scope["query_string"])
     site = intake.registry.site(f.pop("site", ""))
     if site is None:
         TALLY.reject("unknown_site")
-        return gif(403, x_lodestone_error="unknown site key")
+        return _gif(403, x_lodestone_error="unknown site key")
     h = scan_headers(scope["headers"])
     if h.get("dnt") == "1" or h.get("gpc") == "1":
         TALLY.reject("dnt")
-        return gif()
+        return OK
     client = scope.get("client")
     ip = client[0] if client else ""
     limiter = intake.limiter
@@ -128,12 +139,12 @@ async def handle(intake: Intake, request: Request) -> Response:
         wait = limiter.local(site.org_id, ip, 1)
     if wait:
         TALLY.reject("rate_limited")
-        return gif(429, retry_after=retry_after(wait))
+        return _gif(429, retry_after=retry_after(wait))
     ua = h.get("ua", "")
     browser, os_name, device, bot = parse_user_agent(ua)
     if bot:
         TALLY.reject("bot")
-        return gif()  # crawlers get their image; the event is dropped and counted
+        return OK  # crawlers get their image; the event is dropped and counted
     if "url" not in f:
         f["url"] = h.get("referer", "")
     org_id, salts = site.org_id, intake.salts
@@ -143,14 +154,38 @@ async def handle(intake: Intake, request: Request) -> Response:
     block = pixel_block(f, ctx)
     if isinstance(block, str):
         TALLY.reject("invalid")
-        return gif(400, x_lodestone_error=block[:200].encode("ascii", "replace").decode())
+        return _gif(400, x_lodestone_error=block[:200].encode("ascii", "replace").decode())
     try:
         await intake.spool.submit(block)
     except SpoolFull:
         TALLY.reject("spool_full")
-        return gif(503, retry_after="5")
+        return _gif(503, retry_after="5")
     except Exception:  # disk error: nothing acknowledged
         TALLY.reject("spool_error")
-        return gif(503, retry_after="1")
+        return _gif(503, retry_after="1")
     TALLY.accept("pixel", 1, time.perf_counter() - t0)
-    return gif()
+    return OK
+
+
+async def handle(intake: Intake, request: Request) -> Response:
+    """GET /p.gif as a Starlette endpoint (the API process mounts the collector's routes)."""
+    status, headers = await answer(intake, request.scope)
+    return Static(GIF, status, headers)
+
+
+_BODY: Message = {"type": "http.response.body", "body": GIF}
+
+
+async def serve(intake: Intake, scope: Scope, send: Send) -> None:
+    """GET /p.gif as a bare ASGI callable: what the collector's own server runs.
+
+    Starlette's routing and middleware, crossed twice because the answer waits for the
+    group commit, cost about as much CPU as the rest of the request (docs/tracking.md).
+    """
+    try:
+        status, headers = await answer(intake, scope)
+    except Exception:  # what Starlette's ServerErrorMiddleware would do: log, answer 500
+        log.exception("pixel request failed")
+        status, headers = 500, GIF_HEADERS
+    await send({"type": "http.response.start", "status": status, "headers": list(headers)})
+    await send(_BODY)

@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     dagster_port: int = Field(3000, ge=1, le=65535, description="Port of the Dagster webserver.")
     dashboard_port: int = Field(8501, ge=1, le=65535, description="Port of the Streamlit dashboards.")
     spool_commit_ms: float = Field(
-        2.0, gt=0, le=1000, description="Group-commit window of the spool, milliseconds."
+        0.0, ge=0, le=1000,
+        description="Extra wait before a group commit that follows an idle spell, milliseconds.",
     )
     spool_segment_bytes: int = Field(
         4 * 1024 * 1024, ge=4096, description="Spool segment size before it is sealed."
