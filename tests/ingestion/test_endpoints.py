@@ -5,12 +5,15 @@ from __future__ import annotations
 import gzip
 import uuid
 
+import httpx
+import pytest
 import sqlalchemy as sa
 
 from experiments.assignment import assign
 from ingestion import snippet
 from kernel.metadata.enums import ExperimentStatus
-from kernel.metadata.models import Experiment
+from kernel.metadata.models import ApiKey, Experiment
+from kernel.metadata.tokens import generate_api_key
 from tests.helpers import wait_for
 from tests.ingestion.support import Env
 
@@ -101,6 +104,23 @@ def test_server_side_scope_and_preflight(env: Env) -> None:
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
     pre = env.http.options("/e", headers={"Origin": "http://127.0.0.1:8000"})
     assert pre.status_code == 204 and pre.headers["access-control-allow-methods"] == "POST"
+
+
+@pytest.mark.parametrize("scopes", [["magnets:read"], []])
+def test_server_side_events_need_the_events_write_scope(env: Env, scopes: list[str]) -> None:
+    """Only a key that lists events:write may send events (an empty list grants nothing)."""
+    new = generate_api_key("live")
+    with env.sessions() as s, s.begin():
+        s.add(ApiKey(org_id=env.org.org_id, name=f"scoped {scopes}", prefix=new.prefix,
+                     secret_hash=new.secret_hash, scopes=scopes))
+
+    def answer() -> httpx.Response | None:  # the collector learns new keys within seconds
+        r = env.http.post("/v1/events", json={"events": [{"event": "purchase"}]},
+                          headers={"Authorization": f"Bearer {new.token}"})
+        return None if r.status_code == 401 else r
+
+    r = wait_for(answer, timeout=15)
+    assert r.status_code == 403 and "events:write" in r.json()["error"]["message"]
 
 
 def test_health_and_metrics(env: Env) -> None:
