@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -55,6 +56,20 @@ class LakeFile:
     name: str
     rows: int
     partition: str = ""
+
+
+# Names of appended files a compaction merged away, remembered per writer (spool slot) so
+# that a replay of a writer's last insert is still recognised after its file is gone: a
+# collector killed between a lake insert and deleting the segment replays that one batch
+# first thing on restart, whatever compactions ran in between.
+ABSORBED_PER_WRITER = 32
+_WRITER = re.compile(r"^(.*?slot-\d+)-")
+
+
+def _writer_of(fname: str) -> str:
+    """The writer an appended file's name belongs to: its spool slot ("" if none)."""
+    m = _WRITER.match(fname)
+    return m.group(1) if m else ""
 
 
 class LakeTable:
@@ -102,15 +117,25 @@ class LakeTable:
         return sum(f.rows for f in self.files())
 
     # -- writes --------------------------------------------------------------------------------
+    @staticmethod
+    def _present(data: dict[str, Any], fname: str) -> bool:
+        """Whether ``fname`` is listed, or was merged away by a compaction not long ago."""
+        if any(f["name"] == fname for f in data["files"]):
+            return True
+        return fname in data.get("absorbed", {}).get(_writer_of(fname), ())
+
     def append(self, table: pa.Table, name: str | None = None, partition: str = "") -> bool:
-        """Add ``table`` as a new immutable file. Idempotent on ``name``: False if present."""
+        """Add ``table`` as a new immutable file. Idempotent on ``name``: False if present,
+        also after a compaction merged that file away (see :meth:`swap`)."""
         name = name or f"seg-{time.time_ns()}-{uuid.uuid4().hex[:8]}"
         fname = f"{name}.parquet"
-        if any(f["name"] == fname for f in self._read()["files"]):
+        if self._present(self._read(), fname):
             return False
         write_parquet_atomic(table, self.dir / fname)
         with self._locked() as data:
-            if any(f["name"] == fname for f in data["files"]):
+            if self._present(data, fname):
+                if not any(f["name"] == fname for f in data["files"]):
+                    (self.dir / fname).unlink(missing_ok=True)  # merged away: not needed again
                 return False
             data["files"].append({"name": fname, "rows": table.num_rows, "partition": partition})
             self._write(data)
@@ -160,7 +185,14 @@ class LakeTable:
             missing = set(old) - present
             if missing:
                 raise RuntimeError(f"files vanished during compaction: {sorted(missing)[:3]}")
-            data["files"] = [f for f in data["files"] if f["name"] not in set(old)] + [
+            gone = set(old)
+            absorbed: dict[str, list[str]] = data.setdefault("absorbed", {})
+            for f in data["files"]:  # in append order: each writer's latest names come last
+                if f["name"] in gone:
+                    names = absorbed.setdefault(_writer_of(f["name"]), [])
+                    names.append(f["name"])
+                    del names[:-ABSORBED_PER_WRITER]
+            data["files"] = [f for f in data["files"] if f["name"] not in gone] + [
                 {"name": f.name, "rows": f.rows, "partition": f.partition} for f in new
             ]
             now = time.time()

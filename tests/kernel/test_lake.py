@@ -95,3 +95,34 @@ def test_compaction_dedupes_event_ids_and_retires_files_after_grace(settings: Se
     assert not list(wh.events.dir.glob("seg-*.parquet"))
     assert wh.count_events() == 1
     wh.close()
+
+
+def test_replaying_an_insert_after_compaction_merged_it_adds_nothing(settings: Settings) -> None:
+    """A collector killed between its lake insert and deleting the segment replays that batch
+    on restart; a compaction in between must not make the replay a second copy."""
+    wh = LakeWarehouse(settings.lake_dir)
+    batches = {f"slot-{k}-{1_764_000_000_000_000_000 + i}-1": _segment(5, ts=1_764_000_000_000 + 10 * (k * 10 + i))
+               for k in range(2) for i in range(3)}
+    for token, table in batches.items():
+        assert wh.insert_events(table, token) is True
+    assert wh.compact(min_files=2)["rows"] == 30
+    for token, table in batches.items():  # every slot replays its batches
+        assert wh.insert_events(table, token) is False
+    assert wh.count_events() == 30
+    assert len(list(wh.events.dir.glob("seg-*.parquet"))) == 6  # the retired originals only
+    assert wh.insert_events(_segment(5, ts=1_764_000_900_000), "slot-0-1764000000000000099-1") is True
+    assert wh.count_events() == 35
+    wh.close()
+
+
+def test_the_memory_of_merged_names_is_bounded_per_writer(tmp_path: Path) -> None:
+    from kernel.warehouse.lake import ABSORBED_PER_WRITER, LakeFile
+
+    table = LakeTable(tmp_path / "t", "event_id UUID")
+    names = [f"seg-slot-3-{i:04d}-1" for i in range(ABSORBED_PER_WRITER + 10)]
+    for n in names:
+        table.append(_segment(1), name=n)
+    table.swap([f"{n}.parquet" for n in names], [LakeFile("compact-1.parquet", len(names))])
+    absorbed = json.loads((tmp_path / "t" / "_manifest.json").read_text())["absorbed"]
+    assert absorbed == {"seg-slot-3": [f"{n}.parquet" for n in names[-ABSORBED_PER_WRITER:]]}
+    assert table.append(_segment(1), name=names[-1]) is False  # the latest are remembered
