@@ -49,7 +49,7 @@ def promotion_round(wh: Warehouse, session: Session, now: dt.datetime | None = N
         try:
             primary, guardrails = read_metrics(
                 wh, exp.org_id, exp.key, variants, exp.primary_metric or "lead",
-                list(exp.guardrail_metrics or []), until=now,
+                list(exp.guardrail_metrics or []), until=now, magnet_id=exp.magnet_id or "",
             )
             decision = evaluate(policy_for(exp), exp.started_at, now, primary, guardrails,
                                 variant_weights(exp))

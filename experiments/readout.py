@@ -1,9 +1,11 @@
 """Per-arm data of an experiment, read from the warehouse for the promotion decision.
 
 A unit is a visitor with an ``exposure`` event for the experiment (its first exposure fixes
-its arm). A conversion on a binomial metric is the metric's event after that exposure;
-the ``revenue`` metric is the visitor's purchase value after exposure (continuous: sum and
-sum of squares per arm, so the statistics get revenue per visitor and its variance).
+its arm). A conversion on a binomial metric is the metric's event after that exposure that
+belongs to the experiment (:data:`BELONGS`, the rule ``experiment_results`` follows too);
+the ``revenue`` metric is the visitor's purchase value after exposure, from purchases that
+belong to it (continuous: sum and sum of squares per arm, so the statistics get revenue per
+visitor and its variance).
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ from experiments.stats import VariantData
 from kernel.warehouse import Warehouse
 
 REVENUE_METRICS = frozenset({"revenue", "purchase_value"})
+
+#: Which events count for an experiment: tagged with it; or untagged and on its magnet, or on
+#: no magnet at all (a purchase, a server-side event). Events tagged with another experiment
+#: or on another magnet belong to those.
+BELONGS = ("(experiment_id = {exp:String} OR (experiment_id = ''"
+           " AND (magnet_id = '' OR magnet_id = {magnet:String})))")
 
 ARMS_SQL = """
 SELECT x.variant AS variant,
@@ -46,7 +54,7 @@ LEFT JOIN (
         SELECT visitor_id, event, value, ts
         FROM {{ source('events') }}
         WHERE org_id = {org:String} AND event IN ({metric:String}, 'purchase')
-          AND ts <= {until:DateTime64(3, 'UTC')}
+          AND ts <= {until:DateTime64(3, 'UTC')} AND """ + BELONGS + """
     ) AS ev ON ev.visitor_id = e.visitor_id
     WHERE ev.ts >= e.exposed_at
     GROUP BY e.visitor_id
@@ -55,9 +63,10 @@ GROUP BY variant
 """
 
 
-def _arms(wh: Warehouse, org_id: str, key: str, metric: str,
+def _arms(wh: Warehouse, org_id: str, key: str, magnet_id: str, metric: str,
           until: dt.datetime) -> dict[str, dict[str, Any]]:
-    rows = wh.query(ARMS_SQL, {"org": org_id, "exp": key, "metric": metric, "until": until})
+    rows = wh.query(ARMS_SQL, {"org": org_id, "exp": key, "magnet": magnet_id, "metric": metric,
+                               "until": until})
     return {r["variant"]: r for r in rows}
 
 
@@ -69,6 +78,7 @@ def read_metrics(
     primary_metric: str = "lead",
     guardrail_metrics: Sequence[str] = (),
     until: dt.datetime | None = None,
+    magnet_id: str = "",
 ) -> tuple[MetricData, list[MetricData]]:
     """The primary metric and guardrail metrics per arm, arms in ``variants`` order.
 
@@ -77,11 +87,12 @@ def read_metrics(
         primary_metric: an event name (binomial: visitors converting after exposure).
         guardrail_metrics: event names, or ``revenue`` for revenue per visitor.
         until: read events up to this time (default: now), e.g. to replay past looks.
+        magnet_id: the experiment's magnet ('' for none): untagged events on it count.
     """
     until = until or dt.datetime.now(dt.UTC)
     by_metric: dict[str, dict[str, dict[str, Any]]] = {}
     for metric in {primary_metric, *(m for m in guardrail_metrics if m not in REVENUE_METRICS)}:
-        by_metric[metric] = _arms(wh, org_id, experiment_key, metric, until)
+        by_metric[metric] = _arms(wh, org_id, experiment_key, magnet_id, metric, until)
     base = by_metric[primary_metric]
 
     def binomial(metric: str) -> MetricData:
