@@ -214,33 +214,5 @@ def check_event(ev: LaxEvent) -> str | None:
     return None
 
 
-def event_from_query(fields: dict[str, str]) -> LaxEvent | str:
-    """An event from the pixel's query string, or the reason it is unacceptable."""
-    for name, text in fields.items():  # only the fields present, not all of MAX_LEN
-        limit = MAX_LEN.get(name)
-        if limit and len(text) > limit:
-            return f"field {name} is {len(text)} characters; the limit is {limit}"
-    ts = fields.pop("ts", None)
-    value = fields.pop("value", None)
-    try:
-        ev = msgspec.convert(fields, LaxEvent)
-        if ts:
-            ev.ts = float(ts)
-        if value:
-            ev.value = float(value)
-    except (msgspec.ValidationError, ValueError) as exc:
-        return f"invalid query parameter: {exc}"
-    if ev.event not in EVENT_TYPES:
-        return f"unknown event type {ev.event[:32]!r}; expected one of {sorted(EVENT_TYPES)}"
-    if not math.isfinite(ev.value) or abs(ev.value) > MAX_VALUE:
-        return f"value must be a finite number within +-{MAX_VALUE:g}"
-    if ev.event_id is not None:
-        try:
-            uuid.UUID(ev.event_id)
-        except ValueError:
-            return f"event_id {ev.event_id[:40]!r} is not a UUID"
-    return ev
-
-
 def now_ms() -> int:
     return int(time.time() * 1000)
