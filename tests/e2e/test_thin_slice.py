@@ -58,4 +58,13 @@ def test_event_in_number_on_the_dashboard(settings: Settings, monkeypatch: pytes
         monkeypatch.setenv("LODESTONE_DASHBOARD_API_KEY", "ls_live_00000000_" + "0" * 64)
         at = AppTest.from_file("../../dashboards/app.py", default_timeout=60).run()
         assert not at.exception and "unknown or revoked API key" in at.error[0].value
+        # the pixel as the README's first try shows it, answered by the API process's own
+        # collector routes (Starlette), not the standalone collector's bare-ASGI pixel
+        marker = f"https://thin.example/{time.time_ns()}"
+        r = httpx.get(f"{base}/p.gif", params={"site": org.site_key, "url": marker},
+                      headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"})
+        assert r.status_code == 200 and r.content.startswith(b"GIF89a")
+        assert r.headers["content-type"] == "image/gif" and "no-store" in r.headers["cache-control"]
+        assert wait_for(lambda: wh.query(
+            f"SELECT event FROM {{{{ source('events') }}}} WHERE url = '{marker}'"), timeout=15)
         wh.close()
