@@ -27,7 +27,7 @@ from ingestion import metrics, pixel
 from ingestion.columns import rows_to_block
 from ingestion.enrich import SaltStore, parse_user_agent
 from ingestion.frames import ARROW_MIN_ROWS, encode_frame, read_table
-from ingestion.intake import Intake, error
+from ingestion.intake import GIF, GIF_HEADERS, Intake, Static, error
 from ingestion.options import CollectorOptions
 from ingestion.ratelimit import Limit, RateLimiter
 from ingestion.registry import Registry
@@ -247,8 +247,14 @@ class Collector:
         ]
 
     async def _pixel(self, request: Request) -> Response:
-        """GET /p.gif — a 1x1 GIF; the event's fields are in the query string."""
+        """GET /p.gif — a 1x1 GIF; the event's fields are in the query string.
+
+        HEAD gets the GIF's headers and records nothing: link checkers and mail scanners
+        probe with HEAD, a person's client never does.
+        """
         assert self.intake is not None, "collector not started"
+        if request.method == "HEAD":
+            return Static(GIF, 200, GIF_HEADERS)
         return await pixel.handle(self.intake, request)
 
     def asgi(self, app: ASGIApp) -> ASGIApp:

@@ -34,6 +34,17 @@ def test_pixel_returns_a_gif_and_records_the_event(env: Env) -> None:
     assert rows[0]["device"] == "desktop" and rows[0]["visitor_id"].startswith("c")
 
 
+def test_pixel_head_requests_answer_without_recording(env: Env) -> None:
+    probe, real = uuid.uuid4().hex, uuid.uuid4().hex
+    r = env.http.head("/p.gif", params={"site": env.org.site_key, "magnet_id": probe})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/gif"
+    r = env.http.get("/p.gif", params={"site": env.org.site_key, "magnet_id": real})
+    assert r.status_code == 200
+    assert wait_for(lambda: env.events(f"magnet_id = '{real}'"), timeout=5)
+    time.sleep(0.5)  # one more ship interval
+    assert env.events(f"magnet_id = '{probe}'") == []
+
+
 def test_pixel_unknown_site_is_refused(env: Env) -> None:
     r = env.http.get("/p.gif", params={"site": "pub_nope"})
     assert r.status_code == 403 and r.headers["x-lodestone-error"] == "unknown site key"
