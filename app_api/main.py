@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -116,7 +117,8 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     state = State(settings, make_session_factory(engine), config)
     collector = Collector(settings, state.sessions, lambda: open_warehouse(settings))
     run_worker = config.webhook_worker if webhook_worker is None else webhook_worker
-    worker = BackgroundWorker(state.sessions) if run_worker else None
+    worker = BackgroundWorker(state.sessions, retention=dt.timedelta(
+        days=settings.webhooks_retention_days)) if run_worker else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

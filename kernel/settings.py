@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     api_session_ttl_s: int = Field(43200, ge=60, description="Lifetime of a session cookie.")
     api_token_ttl_s: int = Field(3600, ge=60, description="Lifetime of a dashboard bearer token.")
     webhooks_worker: bool = Field(True, description="Deliver webhooks from the API process.")
+    webhooks_retention_days: int = Field(
+        30, ge=1, description="Days finished webhook deliveries and their events are kept."
+    )
     webhooks_allow_private: bool = Field(
         False, description="Allow webhook targets on loopback/private networks (development)."
     )

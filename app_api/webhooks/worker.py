@@ -4,6 +4,7 @@
 deliveries (a lease, so a crashed worker's claims become due again), send them, record the
 results and schedule retries. ``run_forever(settings)`` loops it; ``BackgroundWorker`` runs
 it in a thread inside the API process and is woken right after commits that enqueue events.
+Both ``prune`` finished events older than ``LODESTONE_WEBHOOKS_RETENTION_DAYS`` hourly.
 Several workers (API processes, Dagster) may run at once: claims are conditional updates.
 """
 
@@ -13,6 +14,7 @@ import datetime as dt
 import logging
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 LEASE = dt.timedelta(seconds=60)  # > the 15 s request timeout
 POLL_S = 1.0
 SENDERS = 4
+PRUNE_EVERY_S = 3600.0
 
 
 @dataclass
@@ -172,12 +175,43 @@ def deliver_due(session_factory: sessionmaker[Session], now: dt.datetime | None 
     return out
 
 
-class BackgroundWorker:
-    """``deliver_due`` in a daemon thread: every ``poll_s`` and whenever woken."""
+def prune(session_factory: sessionmaker[Session], now: dt.datetime, keep: dt.timedelta,
+          batch: int = 5000) -> int:
+    """Delete outbox events created before ``now - keep`` whose deliveries have all
+    finished, with those deliveries; returns how many events went.
 
-    def __init__(self, session_factory: sessionmaker[Session], poll_s: float = POLL_S) -> None:
+    An event still fanning out (not dispatched) or with a pending delivery stays, whatever
+    its age. Across organizations, like the fan-out itself: this is maintenance.
+    """
+    cutoff = now - keep
+    busy = sa.select(WebhookDelivery.outbox_event_id).where(
+        WebhookDelivery.status == DeliveryStatus.PENDING)
+    total = 0
+    while True:
+        with session_factory() as session, session.begin():
+            ids = list(session.scalars(
+                sa.select(OutboxEvent.id)
+                .where(OutboxEvent.created_at < cutoff, OutboxEvent.dispatched_at.is_not(None),
+                       OutboxEvent.id.not_in(busy))
+                .limit(batch)))
+            if not ids:
+                return total
+            session.execute(sa.delete(WebhookDelivery)
+                            .where(WebhookDelivery.outbox_event_id.in_(ids)))
+            session.execute(sa.delete(OutboxEvent).where(OutboxEvent.id.in_(ids)))
+        total += len(ids)
+
+
+class BackgroundWorker:
+    """``deliver_due`` in a daemon thread: every ``poll_s`` and whenever woken; ``prune``
+    once an hour when ``retention`` is given."""
+
+    def __init__(self, session_factory: sessionmaker[Session], poll_s: float = POLL_S,
+                 retention: dt.timedelta | None = None) -> None:
         self.sessions = session_factory
         self.poll_s = poll_s
+        self.retention = retention
+        self._pruned_at = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -202,9 +236,18 @@ class BackgroundWorker:
                 self._wake.clear()
                 try:
                     deliver_due(self.sessions, client=client)
+                    self._maybe_prune()
                 except Exception:  # keep the worker alive; the next pass retries
                     log.exception("webhook delivery pass failed")
                 self._wake.wait(self.poll_s)
+
+    def _maybe_prune(self) -> None:
+        if self.retention is None or time.monotonic() - self._pruned_at < PRUNE_EVERY_S:
+            return
+        self._pruned_at = time.monotonic()
+        gone = prune(self.sessions, utcnow(), self.retention)
+        if gone:
+            log.info("pruned %d webhook events older than %s", gone, self.retention)
 
 
 def run_forever(settings: Settings, *, stop: threading.Event | None = None,
@@ -214,12 +257,17 @@ def run_forever(settings: Settings, *, stop: threading.Event | None = None,
 
     engine = make_engine(settings.resolved_metadata_url)
     stop = stop or threading.Event()
+    keep = dt.timedelta(days=settings.webhooks_retention_days)
+    pruned_at = 0.0
     try:
         with httpx.Client(trust_env=False) as client:
             sessions = make_session_factory(engine)
             while not stop.is_set():
                 try:
                     deliver_due(sessions, client=client)
+                    if time.monotonic() - pruned_at >= PRUNE_EVERY_S:
+                        pruned_at = time.monotonic()
+                        prune(sessions, utcnow(), keep)
                 except Exception:
                     log.exception("webhook delivery pass failed")
                 stop.wait(poll_s)

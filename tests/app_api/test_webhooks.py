@@ -23,9 +23,10 @@ from app_api.webhooks import dispatch
 from app_api.webhooks.sender import send
 from app_api.webhooks.signing import sign
 from app_api.webhooks.ssrf import UnsafeTargetError, check_static, resolve
-from app_api.webhooks.worker import deliver_due
+from app_api.webhooks.worker import deliver_due, prune
 from kernel.metadata.enums import DeliveryStatus
-from kernel.metadata.models import WebhookDelivery, WebhookEndpoint
+from kernel.metadata.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
+from kernel.metadata.types import utcnow
 from kernel.settings import Settings
 from tests.app_api.conftest import app_for
 from tests.app_api.receiver import Receiver, running_receiver
@@ -272,3 +273,35 @@ def test_background_worker_in_the_app_delivers_right_away(
         got = receiver.at("/live")[0]
         assert Webhook(endpoint["secret"]).verify(got.body, got.headers)["type"] == \
             "experiment.started"
+
+
+def test_prune_deletes_finished_events_past_retention_and_keeps_pending_ones(
+        wh: TestClient, receiver: Receiver) -> None:
+    org = _org(wh)
+    receiver.script["/down"] = [503]
+    ok, down = _endpoint(wh, org, receiver.url("/ok")), _endpoint(wh, org, receiver.url("/down"))
+    for e in (ok, down):
+        assert wh.post(f"/v1/webhook-endpoints/{e['id']}/test", headers=org.auth()).status_code < 300
+    sessions = wh.app.state.lodestone.sessions  # type: ignore[attr-defined]
+    result = deliver_due(sessions)
+    assert (result.succeeded, result.failed) == (1, 1)  # /down now waits for its retry
+
+    def events() -> set[str]:
+        with sessions() as s:
+            return set(s.scalars(sa.select(OutboxEvent.id)))
+
+    ok_event = _deliveries(wh, ok["id"])[0].outbox_event_id
+    down_event = _deliveries(wh, down["id"])[0].outbox_event_id
+    before = events()
+    keep, now = dt.timedelta(days=30), utcnow()
+    assert prune(sessions, now + dt.timedelta(days=29), keep) == 0  # not old enough
+    gone = prune(sessions, now + dt.timedelta(days=31), keep)
+    after = events()
+    assert gone == len(before - after) >= 1
+    assert ok_event not in after and down_event in after  # a retry is still pending
+    assert _deliveries(wh, ok["id"]) == []
+    assert [d.status for d in _deliveries(wh, down["id"])] == [DeliveryStatus.FAILED,
+                                                               DeliveryStatus.PENDING]
+    listed = wh.get("/v1/webhook-deliveries", headers=org.auth(),
+                    params={"endpoint_id": ok["id"]}).json()["data"]
+    assert listed == []
