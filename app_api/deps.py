@@ -24,7 +24,7 @@ from app_api.errors import APIError
 from app_api.ratelimit import make_counter, retry_after
 from ingestion.registry import Registry
 from kernel import permissions as P
-from kernel.metadata.audit import Actor, hash_ip, record
+from kernel.metadata.audit import Actor, hash_ip, record, snapshot
 from kernel.metadata.enums import ActorType
 from kernel.metadata.tenancy import TenantSession
 from kernel.settings import Settings
@@ -112,6 +112,26 @@ class Context:
         """Record an audit entry in the current transaction (committed with the change)."""
         record(self.db.session, org_id=self.org_id, actor=self.actor, action=action,
                resource_type=resource_type, resource_id=resource_id, before=before, after=after)
+
+    def update(self, row: Any, resource_type: str, changes: dict[str, Any]) -> None:
+        """Set ``changes`` on ``row``, audit ``<resource_type>.updated`` with the states
+        before and after, and commit, in one transaction."""
+        before = snapshot(row)
+        for name, value in changes.items():
+            setattr(row, name, value)
+        self.db.flush()
+        self.audit(f"{resource_type}.updated", resource_type, row.id, before, snapshot(row))
+        self.db.commit()
+
+    def delete(self, row: Any, resource_type: str, before: dict[str, Any] | None = None) -> None:
+        """Delete ``row``, audit ``<resource_type>.deleted`` with ``before`` (default: the
+        row's last state) and commit, in one transaction."""
+        resource_id = row.id
+        before = snapshot(row) if before is None else before
+        self.db.delete(row)
+        self.db.flush()
+        self.audit(f"{resource_type}.deleted", resource_type, resource_id, before, None)
+        self.db.commit()
 
 
 # Declared only so OpenAPI shows how to authenticate; ``resolve`` reads the headers itself.

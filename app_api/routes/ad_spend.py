@@ -180,9 +180,5 @@ def delete_ad_spend(spend_id: SpendId, ctx: PermWrite) -> Response:
     row = ctx.db.get(AdSpend, spend_id)
     if row is None:
         raise not_found("ad spend row", spend_id)
-    before = snapshot(row)
-    ctx.db.delete(row)
-    ctx.db.flush()
-    ctx.audit("ad_spend.deleted", "ad_spend", spend_id, before, None)
-    ctx.db.commit()
+    ctx.delete(row, "ad_spend")
     return Response(status_code=204)

@@ -172,9 +172,5 @@ def delete_experiment(experiment_id: ExperimentId, ctx: PermWrite) -> Response:
     if exp.status != ExperimentStatus.DRAFT:
         raise conflict(f"experiment is {ExperimentStatus(exp.status).value}; only drafts can be "
                        "deleted (stop or roll it back instead)")
-    before = snapshot(exp)
-    ctx.db.delete(exp)
-    ctx.db.flush()
-    ctx.audit("experiment.deleted", "experiment", experiment_id, before, None)
-    ctx.db.commit()
+    ctx.delete(exp, "experiment")
     return Response(status_code=204)

@@ -185,10 +185,7 @@ def delete_lead(lead_id: LeadId, ctx: PermTeam) -> Response:
     lead = ctx.db.get(Lead, lead_id)
     if lead is None:
         raise not_found("lead", lead_id)
-    before = {"id": lead.id, "magnet_id": lead.magnet_id, "created_at": lead.created_at}
-    ctx.db.delete(lead)
-    ctx.db.flush()
-    ctx.audit("lead.deleted", "lead", lead_id, before, None)
-    ctx.db.commit()
+    # no personal data in the audit entry
+    ctx.delete(lead, "lead", {"id": lead.id, "magnet_id": lead.magnet_id, "created_at": lead.created_at})
     return Response(status_code=204)
 

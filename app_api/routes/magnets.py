@@ -173,11 +173,7 @@ def delete_magnet(magnet_id: MagnetId, ctx: PermWrite) -> Response:
     for model, what in ((Lead, "leads"), (Experiment, "experiments")):
         if ctx.db.scalar(ctx.db.select(model).where(model.magnet_id == magnet.id).limit(1)):
             raise conflict(f"magnet has {what}; keep it archived instead of deleting it")
-    before = snapshot(magnet)
-    ctx.db.delete(magnet)
-    ctx.db.flush()
-    ctx.audit("magnet.deleted", "magnet", magnet_id, before, None)
-    ctx.db.commit()
+    ctx.delete(magnet, "magnet")
     return Response(status_code=204)
 
 

@@ -11,7 +11,6 @@ from app_api.deps import Context, PermRead, PermTeam
 from app_api.errors import not_found
 from app_api.routes.common import OrganizationOut
 from app_api.schemas import ID_PATTERN, In, JSONObject, Name
-from kernel.metadata.audit import snapshot
 from kernel.metadata.enums import ConsentMode
 from kernel.metadata.models import Organization
 
@@ -54,10 +53,5 @@ def get_organization(org_id: OrgId, ctx: PermRead) -> Organization:
 def update_organization(org_id: OrgId, body: OrganizationPatch, ctx: PermTeam) -> Organization:
     """Rename your organization or change its consent mode and settings."""
     org = _own(ctx, org_id)
-    before = snapshot(org)
-    for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
-        setattr(org, field, value)
-    ctx.db.flush()
-    ctx.audit("organization.updated", "organization", org.id, before, snapshot(org))
-    ctx.db.commit()
+    ctx.update(org, "organization", body.model_dump(exclude_unset=True, exclude_none=True))
     return org

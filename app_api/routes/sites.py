@@ -97,12 +97,7 @@ def get_site(site_id: SiteId, ctx: PermRead) -> Site:
 def update_site(site_id: SiteId, body: SitePatch, ctx: PermTeam) -> Site:
     """Rename a site or replace its allowed origins."""
     site = _get(ctx, site_id)
-    before = snapshot(site)
-    for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
-        setattr(site, field, value)
-    ctx.db.flush()
-    ctx.audit("site.updated", "site", site.id, before, snapshot(site))
-    ctx.db.commit()
+    ctx.update(site, "site", body.model_dump(exclude_unset=True, exclude_none=True))
     return site
 
 
@@ -110,9 +105,5 @@ def update_site(site_id: SiteId, body: SitePatch, ctx: PermTeam) -> Site:
 def delete_site(site_id: SiteId, ctx: PermTeam) -> Response:
     """Delete a site; its snippet stops being accepted (magnets stay, unlinked)."""
     site = _get(ctx, site_id)
-    before = snapshot(site)
-    ctx.db.delete(site)
-    ctx.db.flush()
-    ctx.audit("site.deleted", "site", site_id, before, None)
-    ctx.db.commit()
+    ctx.delete(site, "site")
     return Response(status_code=204)

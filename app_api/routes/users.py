@@ -124,10 +124,6 @@ def delete_user(user_id: UserId, ctx: PermTeam) -> Response:
     _owner_guard(ctx, user.role)
     if user.role == Role.OWNER and user.is_active and _active_owners(ctx) <= 1:
         raise conflict("this is the last active owner; make someone else owner first")
-    before = snapshot(user)
-    ctx.db.delete(user)
-    ctx.db.flush()
-    ctx.audit("user.deleted", "user", user_id, before, None)
-    ctx.db.commit()
+    ctx.delete(user, "user")
     return Response(status_code=204)
 

@@ -89,14 +89,9 @@ def update_variant(magnet_id: MagnetId, variant_id: VariantId, body: VariantPatc
     """Edit a variant's name, content, design or control flag."""
     magnet = get_magnet(ctx, magnet_id)
     variant = _get(ctx, magnet, variant_id)
-    before = snapshot(variant)
-    for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
-        setattr(variant, field, value)
     if body.is_control:
         _only_control(ctx, magnet, variant)
-    ctx.db.flush()
-    ctx.audit("variant.updated", "variant", variant.id, before, snapshot(variant))
-    ctx.db.commit()
+    ctx.update(variant, "variant", body.model_dump(exclude_unset=True, exclude_none=True))
     return variant
 
 
@@ -105,10 +100,6 @@ def delete_variant(magnet_id: MagnetId, variant_id: VariantId, ctx: PermWrite) -
     """Delete a variant."""
     magnet = get_magnet(ctx, magnet_id)
     variant = _get(ctx, magnet, variant_id)
-    before = snapshot(variant)
-    ctx.db.delete(variant)
-    ctx.db.flush()
-    ctx.audit("variant.deleted", "variant", variant_id, before, None)
-    ctx.db.commit()
+    ctx.delete(variant, "variant")
     return Response(status_code=204)
 

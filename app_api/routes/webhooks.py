@@ -130,18 +130,12 @@ def update_endpoint(endpoint_id: EndpointId, body: EndpointPatch,
                     ctx: PermTeam) -> WebhookEndpoint:
     """Change URL, description, event types; is_active=true re-enables a disabled endpoint."""
     endpoint = get_endpoint(ctx, endpoint_id)
-    before = snapshot(endpoint)
-    for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
-        setattr(endpoint, field, value)
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if body.is_active:
-        endpoint.disabled_at = None
-        endpoint.failing_since = None
+        changes.update(disabled_at=None, failing_since=None)
     elif body.is_active is False and endpoint.disabled_at is None:
-        endpoint.disabled_at = utcnow()
-    ctx.db.flush()
-    ctx.audit("webhook_endpoint.updated", "webhook_endpoint", endpoint.id, before,
-              snapshot(endpoint))
-    ctx.db.commit()
+        changes["disabled_at"] = utcnow()
+    ctx.update(endpoint, "webhook_endpoint", changes)
     return endpoint
 
 
@@ -149,11 +143,7 @@ def update_endpoint(endpoint_id: EndpointId, body: EndpointPatch,
 def delete_endpoint(endpoint_id: EndpointId, ctx: PermTeam) -> Response:
     """Delete an endpoint and its delivery log."""
     endpoint = get_endpoint(ctx, endpoint_id)
-    before = snapshot(endpoint)
-    ctx.db.delete(endpoint)
-    ctx.db.flush()
-    ctx.audit("webhook_endpoint.deleted", "webhook_endpoint", endpoint_id, before, None)
-    ctx.db.commit()
+    ctx.delete(endpoint, "webhook_endpoint")
     return Response(status_code=204)
 
 
