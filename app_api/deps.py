@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from app_api.auth.principal import Principal, resolve
 from app_api.auth.sessions import SESSION_COOKIE
 from app_api.auth.throttle import LoginThrottle
-from app_api.config import ApiConfig
 from app_api.errors import APIError
 from app_api.ratelimit import make_counter, retry_after
 from ingestion.registry import Registry
@@ -37,15 +36,13 @@ __all__ = ["Context", "Principal", "State", "authorize"]
 class State:
     """Per-process resources, built once by the app factory."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session],
-                 config: ApiConfig | None = None) -> None:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.config = config or ApiConfig()
         self.registry = Registry(sessions)
         self.counter = make_counter(settings.redis_url)
-        self.login_throttle = LoginThrottle(self.counter, self.config.login_max_failures,
-                                            self.config.login_window_s)
+        self.login_throttle = LoginThrottle(self.counter, settings.api_login_max_failures,
+                                            settings.api_login_window_s)
         self.key_touched: dict[str, float] = {}
         self.wake_webhooks: Callable[[], None] = lambda: None
         self._warehouse: Warehouse | None = None
@@ -156,7 +153,7 @@ def authorize(
     """
     with state.sessions() as session:
         principal = resolve(request, session, state.settings.secret_key, state.key_touched)
-        limit = state.config.rate_limit_per_minute
+        limit = state.settings.api_rate_limit_per_minute
         if limit:
             count, remaining = state.counter.incr(f"req:{principal.actor}", 60)
             if count > limit:

@@ -108,7 +108,7 @@ def login(body: LoginIn, request: Request, response: Response, state: StateDep,
           session: SessionDep) -> LoginOut:
     """Sign in with email and password; sets an HttpOnly session cookie and a CSRF cookie."""
     user, org = _authenticate(body, request, state, session)
-    ttl = state.config.session_ttl_s
+    ttl = state.settings.api_session_ttl_s
     token, claims = sessions.issue(state.settings.secret_key, user_id=user.id, org_id=org.id,
                                    password_hash=user.password_hash, kind="cookie", ttl_s=ttl,
                                    now=int(time.time()))
@@ -127,7 +127,7 @@ def login(body: LoginIn, request: Request, response: Response, state: StateDep,
 def token(body: LoginIn, request: Request, state: StateDep, session: SessionDep) -> TokenOut:
     """Sign in with email and password; returns a short-lived bearer token (no cookie)."""
     user, org = _authenticate(body, request, state, session)
-    ttl = state.config.token_ttl_s
+    ttl = state.settings.api_token_ttl_s
     value, claims = sessions.issue(state.settings.secret_key, user_id=user.id, org_id=org.id,
                                    password_hash=user.password_hash, kind="bearer", ttl_s=ttl,
                                    now=int(time.time()))

@@ -11,10 +11,10 @@ from app_api.deps import Context, PermTeam
 from app_api.errors import APIError, not_found
 from app_api.pagination import CursorQuery, LimitQuery, paginate
 from app_api.schemas import ID_PATTERN, Out, Page
-from app_api.webhooks.dispatch import next_attempt_number
 from kernel.metadata.enums import DeliveryStatus
 from kernel.metadata.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from kernel.metadata.types import utcnow
+from webhooks.dispatch import next_attempt_number
 
 router = APIRouter(prefix="/v1/webhook-deliveries", tags=["webhooks"])
 

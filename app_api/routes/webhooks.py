@@ -12,12 +12,12 @@ from app_api.deps import Context, PermTeam
 from app_api.errors import APIError, conflict, not_found
 from app_api.pagination import CursorQuery, LimitQuery, paginate
 from app_api.schemas import ID_PATTERN, In, LongText, Out, Page, Url
-from app_api.webhooks.ssrf import UnsafeTargetError, check_static
 from kernel.metadata.audit import snapshot
 from kernel.metadata.enums import DeliveryStatus
 from kernel.metadata.models import WebhookDelivery, WebhookEndpoint
 from kernel.metadata.outbox import EVENT_TYPES, enqueue
 from kernel.metadata.types import utcnow
+from webhooks.ssrf import UnsafeTargetError, check_static
 
 router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
 
@@ -33,14 +33,15 @@ def _event_types(value: list[str] | None) -> list[str] | None:
     return sorted(set(value))
 
 
-def _url(value: str | None) -> str | None:
-    if value is None:
-        return None
+def check_url(ctx: Context, url: str | None) -> None:
+    """422 unless ``url`` may receive webhooks (the SSRF guard's static checks)."""
+    if url is None:
+        return
     try:
-        check_static(value)
+        check_static(url, allow_private=ctx.state.settings.webhooks_allow_private)
     except UnsafeTargetError as exc:
-        raise ValueError(exc.reason) from None
-    return value
+        raise APIError(422, "invalid", f"body.url: {exc.reason}",
+                       [{"field": "body.url", "message": exc.reason}]) from None
 
 
 class EndpointIn(In):
@@ -50,7 +51,6 @@ class EndpointIn(In):
                                    description="Empty: every event type.")
 
     _v_types = field_validator("event_types")(_event_types)
-    _v_url = field_validator("url")(_url)
 
 
 class EndpointPatch(In):
@@ -60,7 +60,6 @@ class EndpointPatch(In):
     is_active: bool | None = Field(None, description="true re-enables a disabled endpoint.")
 
     _v_types = field_validator("event_types")(_event_types)
-    _v_url = field_validator("url")(_url)
 
 
 class EndpointOut(Out):
@@ -110,6 +109,7 @@ def list_endpoints(ctx: PermTeam, is_active: bool | None = None,
 @router.post("", response_model=EndpointCreated, status_code=201)
 def create_endpoint(body: EndpointIn, ctx: PermTeam) -> EndpointCreated:
     """Add an endpoint; the response holds its signing secret."""
+    check_url(ctx, body.url)
     endpoint = ctx.db.add(WebhookEndpoint(**body.model_dump()))
     ctx.db.flush()
     ctx.audit("webhook_endpoint.created", "webhook_endpoint", endpoint.id, None,
@@ -130,6 +130,7 @@ def update_endpoint(endpoint_id: EndpointId, body: EndpointPatch,
                     ctx: PermTeam) -> WebhookEndpoint:
     """Change URL, description, event types; is_active=true re-enables a disabled endpoint."""
     endpoint = get_endpoint(ctx, endpoint_id)
+    check_url(ctx, body.url)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if body.is_active:
         changes.update(disabled_at=None, failing_since=None)
