@@ -21,7 +21,6 @@ from app_api.auth.sessions import SESSION_COOKIE
 from app_api.auth.throttle import LoginThrottle
 from app_api.errors import APIError
 from app_api.ratelimit import make_counter, retry_after
-from ingestion.registry import Registry
 from kernel import permissions as P
 from kernel.metadata.audit import Actor, hash_ip, record, snapshot
 from kernel.metadata.enums import ActorType
@@ -39,7 +38,6 @@ class State:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.registry = Registry(sessions)
         self.counter = make_counter(settings.redis_url)
         self.login_throttle = LoginThrottle(self.counter, settings.api_login_max_failures,
                                             settings.api_login_window_s)

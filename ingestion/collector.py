@@ -34,6 +34,7 @@ from ingestion.shipper import Shipper
 from ingestion.snippet import Asset, load_assets
 from ingestion.spool import Spool, spool_usage
 from kernel.events import make_row
+from kernel.metadata import revisions
 from kernel.settings import Settings
 from kernel.warehouse import Warehouse
 
@@ -81,6 +82,7 @@ class Collector:
         )
         self.intake = Intake(self.registry, self.spool, self.salts, self.limiter)
         await asyncio.to_thread(self.registry.reload)
+        revisions.add_change_listener(self.registry.reload)  # this process's own commits
         await asyncio.to_thread(self._warm_up)
         self._ship_task = asyncio.create_task(self._ship_loop())
         # Everything loaded so far lives as long as the process: keep it out of the cyclic
@@ -147,6 +149,7 @@ class Collector:
     async def stop(self) -> None:
         """Drain: finish pending commits, seal, ship what we can, release the slot."""
         self._stopping = True
+        revisions.remove_change_listener(self.registry.reload)
         if self._ship_task:
             await self._ship_task
         if self.spool and self.shipper:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -20,7 +19,6 @@ from kernel.metadata.types import utcnow
 from kernel.permissions import ALL_PERMISSIONS, unknown_permissions
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
-log = logging.getLogger(__name__)
 
 KeyId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 
@@ -109,9 +107,5 @@ def revoke_api_key(key_id: KeyId, ctx: PermTeam) -> ApiKey:
     key.revoked_at = utcnow()
     ctx.db.flush()
     ctx.audit("api_key.revoked", "api_key", key.id, before, snapshot(key))
-    ctx.db.commit()
-    try:
-        ctx.state.registry.reload()  # the collector in this process stops accepting it now
-    except Exception:  # the registry refreshes itself within seconds anyway
-        log.warning("registry reload after revoking %s failed", key.prefix, exc_info=True)
+    ctx.db.commit()  # the collector in this process reloads on commit (kernel.metadata.revisions)
     return key

@@ -79,6 +79,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     ``expire_on_commit=False``: objects stay readable after commit, so a route can commit
     and then serialize what it wrote without another round trip.
     """
+    from kernel.metadata import revisions  # noqa: F401  (registers the config-revision bump)
+
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
