@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 #: Rows the collector's registry is built from.
 WATCHED = (Site, ApiKey, Experiment, User)
 _CHANGED_KEY = "lodestone.config_changed"
-_listeners: list[Callable[[], None]] = []
+_listeners: list[Callable[[], object]] = []
 _lock = threading.Lock()
 
 
@@ -40,14 +40,14 @@ def fingerprint(session: Session) -> tuple[int, int]:
     return int(count), int(total)
 
 
-def add_change_listener(callback: Callable[[], None]) -> None:
+def add_change_listener(callback: Callable[[], object]) -> None:
     """Call ``callback`` (no arguments, in the committing thread) after each commit that
     changed a watched row in this process."""
     with _lock:
         _listeners.append(callback)
 
 
-def remove_change_listener(callback: Callable[[], None]) -> None:
+def remove_change_listener(callback: Callable[[], object]) -> None:
     with _lock:
         if callback in _listeners:
             _listeners.remove(callback)
