@@ -87,15 +87,29 @@ def _cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema_ready() -> bool:
+    """Servers refuse to start on a database `lodestone init` has not (fully) migrated."""
+    from kernel.metadata.db import schema_problem
+
+    problem = schema_problem(get_settings().resolved_metadata_url)
+    if problem:
+        print(f"lodestone: {problem}", file=sys.stderr)
+    return problem is None
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from lodestone.server import run_server
 
+    if not _schema_ready():
+        return 2
     return run_server("app_api.asgi:app", args.host, args.port, args.workers, args.server)
 
 
 def _cmd_collector(args: argparse.Namespace) -> int:
     from lodestone.server import run_server
 
+    if not _schema_ready():
+        return 2
     return run_server("ingestion.asgi:app", args.host, args.port, args.workers, args.server)
 
 
