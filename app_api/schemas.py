@@ -7,6 +7,7 @@ import json
 import math
 from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 T = TypeVar("T")
@@ -80,6 +81,8 @@ Email = Annotated[str, StringConstraints(
     strip_whitespace=True, to_lower=True, max_length=320,
     pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN)]
+#: An id in a URL path (``/v1/magnets/{magnet_id}``); a malformed one is a 422, never a query.
+PathId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 JSONObject = Annotated[dict[str, Any], AfterValidator(_json_object)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Money = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1e12)]  # non-negative amounts

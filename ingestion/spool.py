@@ -21,9 +21,8 @@ from typing import IO
 
 import pyarrow as pa
 
-from ingestion.columns import Block, rows_to_block
+from ingestion.columns import Block
 from ingestion.frames import ARROW_MIN_ROWS, encode_frame, read_frames, read_table
-from kernel.events import Row
 
 log = logging.getLogger(__name__)
 __all__ = ["ARROW_MIN_ROWS", "Spool", "SpoolFull", "encode_frame", "read_frames", "read_table"]
@@ -265,12 +264,6 @@ class Spool:
         finally:
             self._task = None
 
-    def sync_append(self, rows: list[Row]) -> None:
-        """Blocking append for tools (simulator, tests) outside an event loop."""
-        self.check_quota()
-        if self._write_and_sync([rows_to_block(rows)]):
-            raise ValueError("rows could not be encoded")
-
     async def drain(self) -> None:
         """Wait for pending commits, then seal the open segment."""
         while self._task is not None:
@@ -282,6 +275,3 @@ class Spool:
         self.seal()
         self._writer.shutdown(wait=True)
         self._lock.close()
-
-    def sealed_segments(self) -> list[Path]:
-        return sorted(self.dir.glob("*.sealed"))

@@ -52,7 +52,7 @@ def read_model(ctx: Context, table: str, filters: dict[str, str | None]) -> dict
     wh = ctx.warehouse()
     if not wh.has_model(table):
         return {"model": table, "columns": [], "rows": [], "truncated": False}
-    columns = [c for c, _t in wh.warehouse.describe(f"SELECT * FROM {wh.warehouse.ref_sql(table)}")]
+    columns = wh.columns(table)
     where, params = ["1"], {}
     for i, (column, value) in enumerate(filters.items()):
         if value is not None and column in columns:

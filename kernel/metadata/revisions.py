@@ -22,7 +22,6 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, UOWTransaction
 
 from kernel.metadata.models import ApiKey, Experiment, Organization, Site, User
-from kernel.metadata.tenancy import TENANT_KEY
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +57,8 @@ def _bump(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:
     orgs: set[str] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, WATCHED):
-            org_id = obj.org_id or session.info.get(TENANT_KEY)
-            if org_id:
-                orgs.add(str(org_id))
+            if obj.org_id:  # set on construction or by TenantSession.add
+                orgs.add(obj.org_id)
         elif isinstance(obj, Organization) and obj not in session.new and obj.id:
             orgs.add(obj.id)  # e.g. its consent mode
     if not orgs:

@@ -18,15 +18,15 @@ from fastapi.testclient import TestClient
 
 from app_api.main import create_app
 from kernel.metadata.db import make_engine, migrate
-from kernel.metadata.testing import (
+from kernel.settings import Settings
+from tests.app_api.world import World, build_world
+from tests.helpers import make_settings
+from tests.metadata_db import (
     DEFAULT_POSTGRES_URL,
     postgres_schema_url,
     postgres_unavailable_reason,
     sqlite_url,
 )
-from kernel.settings import Settings
-from tests.app_api.world import World, build_world
-from tests.helpers import make_settings
 
 POSTGRES_URL = os.environ.get("LODESTONE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]

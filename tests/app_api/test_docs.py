@@ -6,14 +6,14 @@ import ast
 import json
 import re
 
-from app_api.routes.magnet_workflow import TRANSITIONS
+from content.workflow import TRANSITIONS
 from kernel.metadata.outbox import EVENT_TYPES
 from kernel.permissions import ALL_PERMISSIONS
 from tests.helpers import ROOT
 
 WEBHOOKS_DOC = ROOT / "docs" / "webhooks.md"
 API_DOC = ROOT / "docs" / "api.md"
-SCANNED = ("app_api", "experiments", "kernel", "ingestion", "pipelines", "orchestration",
+SCANNED = ("app_api", "experiments", "kernel", "ingestion", "pipelines", "orchestration", "webhooks", "leads",
            "lodestone", "content")
 
 

@@ -51,7 +51,7 @@ from kernel.metadata import (
     migrate,
 )
 from kernel.metadata.autogen import COMPARE_OPTIONS
-from kernel.metadata.testing import postgres_schema_url
+from tests.metadata_db import postgres_schema_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_TABLES = set(Base.metadata.tables)
