@@ -16,7 +16,6 @@ from app_api.errors import install_error_handlers
 from app_api.limits import BodyLimitMiddleware
 from app_api.routes import (
     ad_spend,
-    analytics,
     api_keys,
     audit_log,
     auth,
@@ -44,7 +43,7 @@ log = logging.getLogger(__name__)
 
 ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
            experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
-           ad_spend, stats, analytics)
+           ad_spend, stats)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from kernel.metadata.enums import ConsentMode, Role
+
 T = TypeVar("T")
 
 MAX_JSON_DEPTH = 16
@@ -107,3 +109,25 @@ class Page(BaseModel, Generic[T]):
 
     data: list[T]
     next_cursor: str | None = Field(None, description="Opaque; null on the last page.")
+
+
+# -- response models shared by several routers ---------------------------------------------
+
+class OrganizationOut(Out):
+    id: str
+    name: str
+    slug: str
+    consent_mode: ConsentMode
+    settings: dict[str, Any]
+    created_at: dt.datetime
+
+
+class UserOut(Out):
+    id: str
+    org_id: str
+    email: str
+    name: str
+    role: Role
+    is_active: bool
+    last_login_at: dt.datetime | None
+    created_at: dt.datetime

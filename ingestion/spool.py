@@ -22,22 +22,12 @@ from typing import IO
 import pyarrow as pa
 
 from ingestion.columns import Block
-from ingestion.frames import ARROW_MIN_ROWS, encode_frame, read_frames, read_table
+from ingestion.frames import encode_frame
+from kernel.durable import fsync_dir
 
 log = logging.getLogger(__name__)
-__all__ = ["ARROW_MIN_ROWS", "Spool", "SpoolFull", "encode_frame", "read_frames", "read_table"]
-
-
 class SpoolFull(Exception):
     """The spool's disk quota is used up; the caller answers 503 with Retry-After."""
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def acquire_slot(root: Path, max_slots: int = 64) -> tuple[int, IO[str]]:
@@ -115,7 +105,7 @@ class Spool:
     def _open_segment(self) -> None:
         self._path = self.dir / f"{time.time_ns()}.open"
         self._fh = open(self._path, "ab", buffering=0)  # noqa: SIM115
-        _fsync_dir(self.dir)  # the segment's name survives a power cut, not just a crash
+        fsync_dir(self.dir)  # the segment's name survives a power cut, not just a crash
         self._opened_at = time.monotonic()
         self._size = 0
 

@@ -57,11 +57,12 @@ def create_lead(session: Session, org_id: str, actor: Actor, *, magnet_id: str, 
 
 def erase_lead(session: Session, lead: Lead, actor: Actor) -> None:
     """Delete ``lead`` (right to erasure); the audit entry keeps no personal data."""
-    kept = {"id": lead.id, "magnet_id": lead.magnet_id, "created_at": lead.created_at}
+    lead_id = lead.id
+    kept = {"id": lead_id, "magnet_id": lead.magnet_id, "created_at": lead.created_at}
     session.delete(lead)
     session.flush()
     record(session, org_id=lead.org_id, actor=actor, action="lead.deleted",
-           resource_type="lead", resource_id=kept["id"], before=kept)
+           resource_type="lead", resource_id=lead_id, before=kept)
 
 
 def record_export(session: Session, org_id: str, actor: Actor, fmt: str,

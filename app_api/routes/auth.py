@@ -21,8 +21,7 @@ from app_api.auth.passwords import (
 )
 from app_api.deps import Authenticated, SessionDep, State, StateDep, client_ip
 from app_api.errors import APIError
-from app_api.routes.common import OrganizationOut, UserOut
-from app_api.schemas import Email, In, Slug
+from app_api.schemas import Email, In, OrganizationOut, Slug, UserOut
 from kernel.metadata.audit import Actor, hash_ip, record
 from kernel.metadata.enums import ActorType
 from kernel.metadata.models import Organization, User

@@ -27,7 +27,7 @@ from app_api.schemas import (
 )
 from content import magnets
 from kernel.metadata.enums import MagnetStatus, MagnetType
-from kernel.metadata.models import Experiment, Lead, LeadMagnet, MagnetVariant
+from kernel.metadata.models import Experiment, Lead, LeadMagnet
 
 router = APIRouter(prefix="/v1/magnets", tags=["magnets"])
 
@@ -150,5 +150,3 @@ def delete_magnet(magnet_id: PathId, ctx: PermWrite) -> Response:
     ctx.delete(magnet, "magnet")
     return Response(status_code=204)
 
-
-__all__ = ["MagnetDetail", "MagnetOut", "MagnetVariant", "VariantOut", "get_magnet", "router"]

@@ -6,8 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app_api.deps import Context, PermRead, PermTeam
-from app_api.routes.common import OrganizationOut
-from app_api.schemas import In, JSONObject, Name, PathId
+from app_api.schemas import In, JSONObject, Name, OrganizationOut, PathId
 from kernel.metadata.enums import ConsentMode
 from kernel.metadata.models import Organization
 

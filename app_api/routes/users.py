@@ -12,8 +12,7 @@ from app_api.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, has
 from app_api.deps import Context, PermTeam
 from app_api.errors import APIError, conflict
 from app_api.pagination import CursorQuery, LimitQuery, paginate
-from app_api.routes.common import UserOut
-from app_api.schemas import Email, In, Label, Page, PathId
+from app_api.schemas import Email, In, Label, Page, PathId, UserOut
 from kernel.metadata.audit import snapshot
 from kernel.metadata.enums import Role
 from kernel.metadata.models import User
