@@ -21,7 +21,7 @@ def _body(events: list[Any], site: str = "pub_x") -> bytes:
     return json.dumps({"site": site, "events": events}).encode()
 
 
-def _ctx(received: int | None = None, trust: bool = True) -> Context:
+def _ctx(received: int | None = None, trust: bool = True) -> RequestFacts:
     return RequestFacts("org", "site", received or int(time.time() * 1000), "Chrome", "Linux",
                    "desktop", "DE", 0, 24 * 3600 * 1000, trust, lambda: "c-cookieless")
 
