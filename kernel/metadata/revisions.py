@@ -12,8 +12,6 @@ flush that adds, changes or deletes one of those rows bumps its organization's
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -22,14 +20,12 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, UOWTransaction
 
 from kernel.metadata.models import ApiKey, Experiment, Organization, Site, User
-
-log = logging.getLogger(__name__)
+from kernel.metadata.signals import CommitSignal
 
 #: Rows the collector's registry is built from.
 WATCHED = (Site, ApiKey, Experiment, User)
-_CHANGED_KEY = "lodestone.config_changed"
-_listeners: list[Callable[[], object]] = []
-_lock = threading.Lock()
+#: Fired after a commit that changed a watched row in this process.
+CHANGED = CommitSignal("config revisions")
 
 
 def fingerprint(session: Session) -> tuple[int, int]:
@@ -42,14 +38,11 @@ def fingerprint(session: Session) -> tuple[int, int]:
 def add_change_listener(callback: Callable[[], object]) -> None:
     """Call ``callback`` (no arguments, in the committing thread) after each commit that
     changed a watched row in this process."""
-    with _lock:
-        _listeners.append(callback)
+    CHANGED.connect(callback)
 
 
 def remove_change_listener(callback: Callable[[], object]) -> None:
-    with _lock:
-        if callback in _listeners:
-            _listeners.remove(callback)
+    CHANGED.disconnect(callback)
 
 
 @event.listens_for(Session, "before_flush")
@@ -67,22 +60,4 @@ def _bump(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:
     session.connection().execute(
         sa.update(Organization).where(Organization.id.in_(sorted(orgs)))
         .values(config_revision=Organization.config_revision + 1))
-    session.info[_CHANGED_KEY] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _notify(session: Session) -> None:
-    if not session.info.pop(_CHANGED_KEY, False):
-        return
-    with _lock:
-        callbacks = list(_listeners)
-    for callback in callbacks:
-        try:
-            callback()
-        except Exception:  # a listener must never break the committing code
-            log.exception("config change listener failed")
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_CHANGED_KEY, None)
+    CHANGED.mark(session)
