@@ -59,3 +59,11 @@ def test_only_settings_reads_lodestone_variables() -> None:
             if ("environ" in text or "getenv" in text) and '"LODESTONE_' in text:
                 offenders.append(str(path.relative_to(ROOT)))
     assert not offenders, f"read these through kernel.settings.Settings: {offenders}"
+
+
+def test_readme_lists_every_top_level_folder() -> None:
+    readme = (ROOT / "README.md").read_text()
+    folders = sorted(p.name for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith(".")
+                     and any(p.rglob("*.py")))
+    missing = [f for f in folders if f"| `{f}/` |" not in readme]
+    assert not missing, f"add these folders to the README's table: {missing}"
