@@ -66,7 +66,7 @@ def test_migrate_twice_is_a_noop(metadata_url: str) -> None:
     try:
         assert current_revision(engine) is None
         migrate(engine)
-        assert current_revision(engine) == head_revision() == "0001"
+        assert current_revision(engine) == head_revision() is not None
         assert _tables(engine) == APP_TABLES | {"alembic_version"}
         migrate(engine)
         migrate(metadata_url)  # by URL too, as a second process at start-up would
@@ -74,7 +74,7 @@ def test_migrate_twice_is_a_noop(metadata_url: str) -> None:
         assert _tables(engine) == APP_TABLES | {"alembic_version"}
         with engine.connect() as connection:
             versions = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
-            assert versions.scalars().all() == ["0001"]
+            assert versions.scalars().all() == [head_revision()]
     finally:
         engine.dispose()
 
