@@ -124,7 +124,7 @@ def noninferiority_check(rule: GuardrailRule, alpha: float, metric: MetricData,
     if p < alpha:
         return Check(name, True, f"{label} holds: {said} is within the allowed "
                                  f"{_pct(limit)} (p = {_p(p)} < {alpha:g})"), numbers
-    verdict = ("harmed beyond its margin" if gain + rule.margin < 0
+    verdict = ("harmed beyond its margin" if gain + rule.margin < -1e-9
                else "not yet shown to stay within its margin")
     return Check(name, False, f"{label} {verdict}: {said} reaches past the allowed "
                               f"{_pct(limit)} (p = {_p(p)} ≥ {alpha:g})"), numbers
