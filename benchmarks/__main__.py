@@ -56,6 +56,8 @@ def main() -> int:
         "api": [],
         "stats_validation": ["--gbstats-python", gb] if gb else [],
         "promotion_validation": [],
+        "decision_speed": ["--gbstats-python", gb] if gb else [],
+        "harm_validation": [],
         "attribution": ["--ca-python", ca] if ca else [],
     }
     for name, extra in candidates.items():

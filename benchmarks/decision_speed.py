@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.stats_validation import run_gbstats, subset
+from experiments.planner import plan
 from experiments.stats import frequentist, mixture
 from experiments.stats.simulation import (
     BinomialPaths,
@@ -167,6 +168,16 @@ def main() -> None:
     fixed_peek = frequentist.p_value(ab.lift, ab.variance) < ALPHA
     either(fixed_peek & ab.valid, (frequentist.p_value(aa.lift, aa.variance) < ALPHA)
            & aa.valid, "fixed z-test peeked at every look (invalid)")
+
+    default = decisions(mixture_rejections(ab), ab)
+    expected = plan(LIFT, RATE, 2 * LOOK, looks_per_day=1, max_days=LOOKS, min_runtime_days=0,
+                    min_users_per_arm=0, min_conversions_per_arm=0).sequential
+    assert expected is not None
+    print("\nplanner (experiments/planner.py, normal approximation) against this simulation")
+    print(f"  mean users/arm to a decision: planner {expected.users_per_arm:,.0f}, simulated "
+          f"{default.mean_users:,.0f} (ratio {expected.users_per_arm / default.mean_users:.3f})")
+    print(f"  chance to decide by the cap:  planner {expected.chance_to_decide:.3f}, simulated "
+          f"{default.correct:.3f} (ratio {expected.chance_to_decide / default.correct:.3f})")
 
     if args.gbstats_python:
         rows = min(args.gbstats_experiments, n)
