@@ -20,6 +20,7 @@ from app_api.routes import (
     audit_log,
     auth,
     experiment_actions,
+    experiment_planner,
     experiments,
     leads,
     magnet_workflow,
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
            experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
-           ad_spend, stats)
+           ad_spend, stats, experiment_planner)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),

@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Method = Literal["fixed", "sequential", "bayesian"]
+Method = Literal["fixed", "sequential", "bayesian", "mixture"]
 Adjust = Literal["holm", "bh"]
 MetricType = Literal["binomial", "continuous"]
 
@@ -134,6 +134,7 @@ class AnalysisResult:
     srm_p_value: float | None = None
     srm_flag: bool = False
     sequential_tuning_parameter: float | None = None
+    mde: float | None = None
     error: str | None = None
 
     def __post_init__(self) -> None:

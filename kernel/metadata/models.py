@@ -182,6 +182,11 @@ class Experiment(OrgScoped, Timestamps, Base):
         sa.Index("ix_experiments_status", "status"),
         sa.CheckConstraint("coverage >= 0 AND coverage <= 1", name="coverage_range"),
         sa.CheckConstraint("alpha > 0 AND alpha < 1", name="alpha_range"),
+        sa.CheckConstraint("guardrail_alpha > 0 AND guardrail_alpha < 1",
+                           name="guardrail_alpha_range"),
+        sa.CheckConstraint("srm_threshold >= 0 AND srm_threshold < 1",
+                           name="srm_threshold_range"),
+        sa.CheckConstraint("mde IS NULL OR mde > 0", name="mde_positive"),
     )
 
     id: Mapped[str] = id_column("experiments")
@@ -210,6 +215,19 @@ class Experiment(OrgScoped, Timestamps, Base):
     min_runtime_hours: Mapped[int] = mapped_column(default=72, server_default="72")
     min_users_per_arm: Mapped[int] = mapped_column(default=1000, server_default="1000")
     alpha: Mapped[float] = mapped_column(sa.Double(), default=0.05, server_default="0.05")
+    # Promotion rules (migration 0002); the server defaults are the rule in force before
+    # them, so existing experiments keep their behaviour until edited.
+    min_conversions: Mapped[int] = mapped_column(default=30, server_default="30")
+    srm_threshold: Mapped[float] = mapped_column(sa.Double(), default=0.001,
+                                                 server_default="0.001")
+    guardrail_alpha: Mapped[float] = mapped_column(sa.Double(), default=0.05,
+                                                   server_default="0.05")
+    #: Planned minimum detectable relative effect; set: the one-sided mixture test tuned
+    #: to it decides; NULL: gbstats' two-sided confidence sequence (the earlier rule).
+    mde: Mapped[float | None] = mapped_column(sa.Double())
+    #: ``[{"metric": "revenue", "margin": 0.15, "direction": "higher_is_better"}, ...]``;
+    #: a guardrail metric without a rule keeps the "not significantly harmed" test.
+    guardrails: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
 
 
 class Lead(OrgScoped, CreatedAt, Base):
