@@ -30,6 +30,8 @@ from kernel.metadata import (
     Experiment,
     ExperimentStatus,
     GenerationStatus,
+    KnowledgeDocument,
+    KnowledgePassage,
     Lead,
     LeadMagnet,
     MagnetStatus,
@@ -66,7 +68,7 @@ def test_migrate_twice_is_a_noop(metadata_url: str) -> None:
     try:
         assert current_revision(engine) is None
         migrate(engine)
-        assert current_revision(engine) == head_revision() == "0001"
+        assert current_revision(engine) == head_revision() is not None
         assert _tables(engine) == APP_TABLES | {"alembic_version"}
         migrate(engine)
         migrate(metadata_url)  # by URL too, as a second process at start-up would
@@ -74,7 +76,7 @@ def test_migrate_twice_is_a_noop(metadata_url: str) -> None:
         assert _tables(engine) == APP_TABLES | {"alembic_version"}
         with engine.connect() as connection:
             versions = connection.execute(sa.text("SELECT version_num FROM alembic_version"))
-            assert versions.scalars().all() == ["0001"]
+            assert versions.scalars().all() == [head_revision()]
     finally:
         engine.dispose()
 
@@ -269,6 +271,11 @@ def _populate(session: Session) -> dict[str, str]:
         ),
         WebhookDelivery(org_id=org.id, endpoint_id=endpoint.id, outbox_event_id=event.id),
         AdSpend(org_id=org.id, date=dt.date(2024, 5, 1), channel="google", amount=99.9),
+        KnowledgeDocument(
+            org_id=org.id, title="Pricing facts", media_type="text/markdown", sha256="0" * 64,
+            size_bytes=42,
+            passages=[KnowledgePassage(org_id=org.id, position=0, text="Plans start at $29.")],
+        ),
     ]
     session.add_all(rows)
     session.commit()
@@ -303,6 +310,10 @@ def test_one_of_each_entity_reads_back(metadata_engine: Engine) -> None:
         assert (lead.email, lead.consent, lead.fields) == ("reader@example.com", False, {})
         generation = session.scalars(select(AIGeneration)).one()
         assert generation.status is GenerationStatus.PENDING
+        assert (generation.step, generation.latency_ms, generation.error) == ("generate", 0, None)
+        knowledge = session.scalars(select(KnowledgeDocument)).one()
+        assert knowledge.id.startswith("kdoc_") and knowledge.passage_count == 0
+        assert [p.text for p in knowledge.passages] == ["Plans start at $29."]
         delivery = session.scalars(select(WebhookDelivery)).one()
         assert (delivery.attempt, delivery.status) == (1, DeliveryStatus.PENDING)
         endpoint = session.scalars(select(WebhookEndpoint)).one()
