@@ -3,11 +3,11 @@
 A link is every call-to-action URL, every image source and every URL written in the text.
 ``http(s)`` links must be well formed (a public host name with a dot, no credentials, no
 raw IP address, no spaces) and, when ``LODESTONE_QUALITY_LINK_ALLOWLIST`` lists domains, on
-one of them or a subdomain. ``#anchor`` links must name a place the rendered document has:
-a chapter (``#ch-2``, ``#section-2``), the slug of a section title or heading, or
-``#next-step``. ``mailto:`` needs an address. Images must be local (template or brand
-files, ``data:image/...``): renderers never fetch remote images, so a remote image would be
-missing from every output.
+one of them or a subdomain. ``#anchor`` links must name an id the rendered document has (an
+ebook's ``#ch-2`` or ``#next-step``, a template's ``#f-<field>``...; see :func:`anchors`).
+``mailto:`` needs an address. Images must be sources the renderers keep (a file name of the
+template or brand folder, ``data:image/...;base64,``): rendering never fetches remote
+images, so a remote image is missing from the PDF.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from content.document import CallToAction, Document, Image
+from content.document import CallToAction, Document, FormField, Image, MagnetType
 from content.quality.result import CheckResult, OrgContext
 from content.quality.text import segments
 
@@ -28,17 +28,27 @@ _GENERIC_ALT = {"image", "picture", "photo", "img", "graphic", "icon", "untitled
 _FILENAME = re.compile(r"^[\w\-. ]+\.(png|jpe?g|gif|svg|webp|avif|bmp)$", re.I)
 
 
-def slug(text: str) -> str:
-    """URL anchor of a heading: lower case, runs of other characters become one hyphen."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
 def anchors(document: Document) -> set[str]:
-    """Fragment ids a rendered document offers."""
-    out = {"top", "next-step"}
-    for i, section in enumerate(document.sections, 1):
-        out |= {f"ch-{i}", f"section-{i}", slug(section.title)}
-    out |= {slug(h) for h in document.headings()}
+    """Fragment ids the rendered document has (the ``id`` attributes of the base templates).
+
+    tests/content/test_quality.py renders a document of every type and checks each of these
+    ids is in the HTML, so a template change that drops one fails a test.
+    """
+    kind = MagnetType(document.type)
+    out: set[str] = set()
+    if kind == MagnetType.EBOOK:
+        out |= {f"ch-{i}" for i in range(1, len(document.sections) + 1)}
+        if document.cta is not None:
+            out.add("next-step")
+    elif kind == MagnetType.CHECKLIST:
+        out.add("checklist")
+    elif kind == MagnetType.TEMPLATE:
+        out.add("doc-form")
+        out |= {f"f-{b.name}" for _, b in document.blocks() if isinstance(b, FormField)}
+    elif kind == MagnetType.CALCULATOR and document.calculator is not None:
+        out |= {"calc", "calc-form"}
+        out |= {f"in-{i.name}" for i in document.calculator.inputs}
+        out |= {f"out-{o.name}" for o in document.calculator.outputs}
     return out
 
 
@@ -90,16 +100,22 @@ def link_problem(url: str, doc_anchors: set[str], allowed: list[str]) -> str | N
     return None
 
 
+#: Image sources the renderers keep (content/render/html.py ``_safe_src``); others are dropped.
+_DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp|svg\+xml);base64,", re.I)
+_LOCAL_IMAGE = re.compile(r"^[\w./-]+$")
+
+
 def image_problem(src: str) -> str | None:
-    """Why an image source cannot be rendered, or None."""
+    """Why an image source will be missing from an output, or None."""
     lowered = src.lower()
     if lowered.startswith("data:"):
-        return None if re.match(r"^data:image/[a-z0-9.+-]+(;[a-z0-9=.-]+)*[;,]", lowered) else \
-            "a data: image must be data:image/<type>;base64,..."
+        return None if _DATA_IMAGE.match(src) else \
+            "a data: image must be data:image/(png|jpeg|gif|webp|svg+xml);base64,..."
     if lowered.startswith(("http://", "https://", "//")):
-        return "remote images are never fetched when rendering; upload the image or embed it"
-    if ":" in src.split("/", 1)[0] and not lowered.startswith(("brand:", "template:")):
-        return f"unsupported image source scheme in {src[:40]!r}"
+        return ("remote image: rendering never fetches it, so it is missing from the PDF and "
+                "loads from a third party in HTML; upload it or embed it as data:")
+    if not _LOCAL_IMAGE.match(src):
+        return f"the renderer drops this image source ({src[:40]!r}): use a file name or a data: URI"
     if ".." in src.split("/") or src.startswith("/"):
         return "image paths must stay inside the template or brand folder"
     return None

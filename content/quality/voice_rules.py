@@ -20,13 +20,16 @@ class Voice:
 
     @classmethod
     def from_any(cls, value: Any) -> Voice | None:
-        """A Voice from a brand kit's voice object or a mapping; None when there is none.
+        """A Voice from a brand kit, its voice (``content.brand.Voice``) or a mapping; None if none.
 
         Accepts attribute or key names ``tone``, ``use``/``words_to_use``/``words_use``,
         ``avoid``/``words_to_avoid``/``words_avoid``, ``examples``/``example_paragraphs``.
         """
         if value is None or isinstance(value, Voice):
             return value
+        inner = value.get("voice") if isinstance(value, dict) else getattr(value, "voice", None)
+        if inner is not None:  # a whole brand kit (object or mapping)
+            return cls.from_any(inner)
         get = value.get if isinstance(value, dict) else lambda k, d=None: getattr(value, k, d)
 
         def pick(*names: str) -> Any:

@@ -202,7 +202,7 @@ def test_links_are_checked_for_form_anchors_and_allowlist_without_fetching(
     assert "password" in problems["https://user:pw@acme.example.com/x"]
     assert "anchor" in problems["#no-such-part"]
     assert "email" in problems["mailto:nobody"]
-    assert "never fetched" in problems["https://cdn.example.com/chart.png"]
+    assert "never fetches it" in problems["https://cdn.example.com/chart.png"]
     assert "#ch-2" not in problems and "https://docs.acme.example.com/guide" not in problems
     strict_problems = {d["url"]: d["problem"] for d in strict.details}
     assert strict.value == 6 and "allow-list" in strict_problems["https://evil.example.org/"]
@@ -262,3 +262,33 @@ def test_offline_documents_of_every_type_pass_structure() -> None:
         doc = generate(Brief(type=kind, topic="cutting churn in the first 90 days"))
         result = check_structure(doc)
         assert result.passed, (kind, result.message)
+
+
+def test_every_anchor_the_link_check_accepts_exists_in_the_rendered_html() -> None:
+    from content.brand import BrandKit
+    from content.document import Brief
+    from content.library import default_template
+    from content.offline import generate
+    from content.quality.links import anchors
+    from content.render.html import render_html
+
+    for kind in MagnetType:
+        if kind == MagnetType.INFOGRAPHIC:
+            continue  # an SVG: no in-page links
+        doc = generate(Brief(type=kind, topic="cutting churn in the first 90 days"))
+        html = render_html(doc, default_template(kind, doc.industry), BrandKit())
+        ids = anchors(doc)
+        assert ids, kind
+        missing = [a for a in ids if f'id="{a}"' not in html]
+        assert not missing, (kind, missing)
+
+
+def test_voice_comes_from_a_brand_kit() -> None:
+    from content.brand import BrandKit
+    from content.quality import Voice
+
+    kit = BrandKit.model_validate({"voice": {"tone": "warm", "use": ["customers"], "avoid": ["synergy"]}})
+    for value in (kit, kit.voice, kit.model_dump(mode="json"), {"words_to_avoid": ["synergy"]}):
+        voice = Voice.from_any(value)
+        assert voice is not None and voice.avoid == ("synergy",)
+    assert Voice.from_any(None) is None
