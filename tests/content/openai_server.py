@@ -14,6 +14,7 @@ support them: ``"json_schema"``, ``"json_object"``, ``"tools"``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -39,6 +40,7 @@ class Reply:
     prompt_tokens: int = 120
     completion_tokens: int = 80
     usage: bool = True
+    delay: float = 0.0  # seconds before answering (timeouts)
 
 
 @dataclass
@@ -94,6 +96,8 @@ class OpenAIServer:
             item = self.script.popleft()
         if isinstance(item, Fail):
             return _error(item.status, item.message, item.headers)
+        if item.delay:
+            await asyncio.sleep(item.delay)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return StreamingResponse(_sse(body, item, include_usage), media_type="text/event-stream")

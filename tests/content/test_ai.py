@@ -162,6 +162,13 @@ def test_429_and_503_wait_what_the_server_asks_then_succeed(factory, server, tmp
     assert row.status is GenerationStatus.SUCCEEDED
 
 
+def test_a_timed_out_request_is_retried(factory, server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ctx, sleeps = context(factory, server, tmp_path, openai_timeout_s=0.3)
+    server.push(Reply(content='{"answer": "late"}', delay=1.5), Reply(content='{"answer": "on time"}'))
+    assert ask(ctx, "research", [{"role": "user", "content": "?"}], Tiny).answer == "on time"
+    assert len(sleeps) == 1 and len(server.requests) == 2
+
+
 def test_persistent_failure_gives_a_clear_error_and_a_failed_row(factory, server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     ctx, sleeps = context(factory, server, tmp_path, openai_max_retries=2)
     server.push(*[Fail(500, "model crashed")] * 3)
