@@ -108,6 +108,20 @@ def test_near_duplicate_of_another_magnet_fails_and_a_distinct_one_passes(
     assert "limit 60%" in distinct.message
 
 
+def test_an_edited_magnet_is_compared_by_its_new_content(factory: sessionmaker[Session], settings: Settings) -> None:
+    org = new_org(factory)
+    other = add_magnet(factory, org, ebook(OTHER, title="Pricing"), "pricing")
+    with factory() as session:
+        ctx = org_context(session, org, settings=settings)
+        assert check_uniqueness(ebook(BASE), ctx).passed  # signatures cached now
+    with factory.begin() as session:
+        magnet = session.get_one(LeadMagnet, other)
+        magnet.content = ebook(BASE).model_dump(mode="json")
+    with factory() as session:
+        result = check_uniqueness(ebook(BASE), org_context(session, org, settings=settings))
+    assert not result.passed and result.details[0]["id"] == other
+
+
 def test_uniqueness_compares_with_ai_generations_of_other_magnets_only(
         factory: sessionmaker[Session], settings: Settings) -> None:
     org = new_org(factory)
