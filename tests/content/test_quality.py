@@ -306,3 +306,12 @@ def test_voice_comes_from_a_brand_kit() -> None:
         voice = Voice.from_any(value)
         assert voice is not None and voice.avoid == ("synergy",)
     assert Voice.from_any(None) is None
+
+
+def test_every_check_is_documented_with_its_threshold() -> None:
+    from content.quality import CHECKS
+    from tests.helpers import ROOT
+
+    doc = (ROOT / "docs" / "ai-and-quality.md").read_text()
+    missing = [name for name in CHECKS if f"| `{name}` |" not in doc]
+    assert not missing, f"document these checks in docs/ai-and-quality.md: {missing}"
