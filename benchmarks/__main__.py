@@ -57,6 +57,7 @@ def main() -> int:
         "stats_validation": ["--gbstats-python", gb] if gb else [],
         "promotion_validation": [],
         "attribution": ["--ca-python", ca] if ca else [],
+        "quality": [],
     }
     for name, extra in candidates.items():
         if (HERE / f"{name}.py").exists() and (not args.only or name in args.only):
