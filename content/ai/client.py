@@ -126,6 +126,9 @@ def ask(ctx: CallContext, step: str, messages: list[dict[str, Any]], schema: typ
     Raises:
         BudgetExceededError, AIUnavailableError, AIRequestError, InvalidAnswerError.
     """
+    if ctx.offline:  # never fall through to the openai client's default (public) endpoint
+        raise AIRequestError("no model endpoint is configured (LODESTONE_OPENAI_BASE_URL is empty); "
+                             "the pipeline steps run offline instead", step=step)
     model = ctx.resolved_model()
     settings = ctx.settings
     name = schema.__name__

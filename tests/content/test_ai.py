@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from content.ai import (
+    AIRequestError,
     AIUnavailableError,
     BudgetExceededError,
     CallContext,
@@ -251,3 +252,5 @@ def test_offline_pipeline_is_deterministic_and_recorded(factory, tmp_path) -> No
     assert [r.step for r in recorded[:5]] == ["research", "generate", "optimize", "visualize", "personalize"]
     assert {r.model for r in recorded} == {"offline"} and all(r.tokens_in == 0 for r in recorded)
     assert Document.model_validate_json(recorded[1].response or "").type is MagnetType.EBOOK
+    with pytest.raises(AIRequestError, match="LODESTONE_OPENAI_BASE_URL is empty"):
+        ask(ctx, "research", [{"role": "user", "content": "?"}], Tiny)  # never the public default
