@@ -9,6 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kernel.metadata.testing import (
+    DEFAULT_POSTGRES_URL,
+    postgres_schema_url,
+    postgres_unavailable_reason,
+    sqlite_url,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from content.ai import CallContext, run, tokens_used
@@ -21,12 +27,6 @@ from kernel.metadata import (
     make_engine,
     make_session_factory,
     migrate,
-)
-from kernel.metadata.testing import (
-    DEFAULT_POSTGRES_URL,
-    postgres_schema_url,
-    postgres_unavailable_reason,
-    sqlite_url,
 )
 from tests.content.metadata_db import new_org
 from tests.helpers import make_settings
