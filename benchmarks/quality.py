@@ -23,8 +23,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kernel.metadata.testing import sqlite_url  # noqa: E402
-
 from content.document import Brief, Industry, MagnetType  # noqa: E402
 from content.offline import generate  # noqa: E402
 from content.quality import add_document, org_context, run_checks  # noqa: E402
@@ -32,6 +30,7 @@ from content.quality.text import full_text  # noqa: E402
 from content.quality.uniqueness import candidates, jaccard, shingles  # noqa: E402
 from kernel.metadata import LeadMagnet, Organization, make_engine, make_session_factory, migrate  # noqa: E402
 from kernel.settings import load_settings  # noqa: E402
+from tests.metadata_db import sqlite_url  # noqa: E402
 
 TOPICS = ["cutting churn", "pricing pages", "onboarding emails", "referral programmes", "webinars",
           "customer interviews", "landing pages", "cold outreach", "retention", "upselling"]

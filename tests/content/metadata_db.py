@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from kernel.metadata.testing import sqlite_url
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.metadata import Organization, make_engine, make_session_factory, migrate
+from tests.metadata_db import sqlite_url
 
 
 def migrated_sqlite(directory: Path) -> tuple[Engine, sessionmaker[Session]]:

@@ -9,12 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kernel.metadata.testing import (
-    DEFAULT_POSTGRES_URL,
-    postgres_schema_url,
-    postgres_unavailable_reason,
-    sqlite_url,
-)
 from sqlalchemy.orm import Session, sessionmaker
 
 from content.ai import CallContext, run, tokens_used
@@ -30,6 +24,12 @@ from kernel.metadata import (
 )
 from tests.content.metadata_db import new_org
 from tests.helpers import make_settings
+from tests.metadata_db import (
+    DEFAULT_POSTGRES_URL,
+    postgres_schema_url,
+    postgres_unavailable_reason,
+    sqlite_url,
+)
 
 POSTGRES_URL = os.environ.get("LODESTONE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
 
