@@ -183,7 +183,9 @@ class Collector:
 
     async def script_version(self, request: Request) -> Response:
         """GET /s/vN.js — one published snippet version, immutable (SRI-pinnable)."""
-        m = re.fullmatch(r"v(\d+)\.js", request.path_params["name"])
+        # ASCII digits, at most 9: int() of thousands of digits raised (a 500), and \d
+        # matches other scripts' digits too.
+        m = re.fullmatch(r"v([0-9]{1,9})\.js", request.path_params["name"])
         asset = self.assets.get(int(m.group(1))) if m else None
         return self._snippet(request, asset, SNIPPET_CACHE["pinned"])
 
