@@ -65,6 +65,11 @@ def error(status: int, code: str, message: str, headers: dict[str, str] | None =
     return Response(body, status, headers=headers, media_type="application/json")
 
 
+def _too_large(message: str) -> Response:
+    # The rest of the body is never read, so the connection cannot carry another request.
+    return error(413, "too_large", message, {"Connection": "close"})
+
+
 def is_dnt(request: Request) -> bool:
     h = request.headers
     return h.get("dnt") == "1" or h.get("sec-gpc") == "1"
@@ -114,15 +119,21 @@ class Intake:
 
     # -- POST /e and POST /v1/events -----------------------------------------------------------
     async def _read(self, request: Request) -> bytes | Response:
+        """The body, counted as it arrives: past the limit, 413 without reading the rest."""
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
             TALLY.reject("too_large")
-            return error(413, "too_large", f"body is {length} bytes; the limit is {MAX_BODY_BYTES}")
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            TALLY.reject("too_large")
-            return error(413, "too_large", f"body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
-        return body
+            return _too_large(f"body is {length} bytes; the limit is {MAX_BODY_BYTES}")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:  # a chunked body declares no length: stop at the limit
+                TALLY.reject("too_large")
+                return _too_large(f"body is over {MAX_BODY_BYTES} bytes; the limit is "
+                                  f"{MAX_BODY_BYTES}")
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def browser_batch(self, request: Request) -> Response:
         """POST /e — batched events from the snippet (sendBeacon), CORS per site."""
