@@ -29,6 +29,7 @@ from ingestion.validate import (
     decode_batch,
     now_ms,
 )
+from kernel.credentials import presented_token
 from kernel.schema import FLAG_SERVER_SIDE
 
 PIXEL_FIELDS = frozenset(f for f in EVENT_FIELDS if f != "props")
@@ -144,11 +145,13 @@ class Intake:
         return await self._batch(request, server_side=True)
 
     def _server_site(self, request: Request, site_key: str) -> tuple[str, str] | Response:
-        auth = request.headers.get("authorization", "")
-        key = self.registry.api_key(auth.removeprefix("Bearer ").strip()) if auth else None
+        h = request.headers
+        token = presented_token(h.get("authorization", ""), h.get("x-api-key", ""))
+        key = self.registry.api_key(token) if token else None
         if key is None:
             TALLY.reject("unauthorized")
-            return error(401, "unauthorized", "send a valid API key as 'Authorization: Bearer <key>'")
+            return error(401, "unauthorized", "send a valid API key as 'Authorization: Bearer "
+                         "<key>' or 'X-API-Key: <key>'", {"WWW-Authenticate": "Bearer"})
         if "events:write" not in key.scopes:  # the API's rule: a key may do what it lists
             return error(403, "forbidden", "this API key lacks the events:write scope")
         if not site_key:
