@@ -29,6 +29,7 @@ from ingestion.enrich import SaltStore, parse_user_agent
 from ingestion.frames import ARROW_MIN_ROWS, encode_frame, read_table
 from ingestion.intake import GIF, GIF_HEADERS, Intake, Static, error
 from ingestion.options import CollectorOptions
+from ingestion.orphan import watch_parent
 from ingestion.ratelimit import Limit, RateLimiter
 from ingestion.registry import Registry
 from ingestion.shipper import Shipper
@@ -85,6 +86,7 @@ class Collector:
         await asyncio.to_thread(self.registry.reload)
         await asyncio.to_thread(self._warm_up)
         self._ship_task = asyncio.create_task(self._ship_loop())
+        watch_parent(asyncio.get_running_loop(), self.stop)  # die with a killed supervisor
         # Everything loaded so far lives as long as the process: keep it out of the cyclic
         # collector's full passes, which otherwise rescan it while requests wait.
         gc.freeze()
