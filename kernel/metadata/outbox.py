@@ -1,7 +1,7 @@
 """The transactional outbox: domain events written with the change they describe.
 
 ``enqueue`` adds an ``OutboxEvent`` to the caller's session; the webhook worker
-(``app_api.webhooks.worker``) fans committed events out to subscribed endpoints. Every
+(``webhooks.worker``) fans committed events out to subscribed endpoints. Every
 event type is listed in ``EVENT_TYPES`` and documented in ``docs/webhooks.md`` (a test
 checks both).
 """

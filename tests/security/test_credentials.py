@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from app_api.main import create_app
 from kernel.credentials import presented_token
-from tests.app_api.conftest import api_config
+from tests.app_api.conftest import relaxed
 from tests.ingestion.support import CHROME, setup_storage
 
 FORMS = {  # headers built from the key -> whether a caller presenting them is accepted
@@ -29,7 +29,7 @@ FORMS = {  # headers built from the key -> whether a caller presenting them is a
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, str]]:
     settings, org, _ = setup_storage(tmp_path_factory.mktemp("creds") / "data")
-    app = create_app(settings, with_collector=True, config=api_config())
+    app = create_app(relaxed(settings), with_collector=True)
     with TestClient(app, headers={"User-Agent": CHROME}) as http:
         yield http, org.api_key
 

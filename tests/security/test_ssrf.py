@@ -16,10 +16,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app_api.webhooks.sender import send
-from app_api.webhooks.ssrf import UnsafeTargetError, check_static, resolve
 from tests.app_api.receiver import Receiver, running_receiver
 from tests.app_api.world import World
+from webhooks.sender import send
+from webhooks.ssrf import UnsafeTargetError, check_static, resolve
 
 SECRET = "whsec_" + "A" * 44
 
@@ -78,8 +78,7 @@ PUBLIC = ["https://hooks.example.com/x", "http://93.184.216.34/x", "http://8.8.8
 
 
 @pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
-    monkeypatch.delenv("LODESTONE_WEBHOOKS_ALLOW_PRIVATE", raising=False)
+def receiver() -> Iterator[Receiver]:
     with running_receiver() as r:
         yield r
 
@@ -130,9 +129,8 @@ def test_resolution_errors_never_name_internal_answers(receiver: Receiver) -> No
         assert "127.0.0.1" not in str(info.value) and "::1" not in str(info.value)
 
 
-def test_the_api_refuses_every_hostile_form(module_client: TestClient, module_world: World,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("LODESTONE_WEBHOOKS_ALLOW_PRIVATE", raising=False)
+def test_the_api_refuses_every_hostile_form(module_client: TestClient,
+                                            module_world: World) -> None:
     for form in HOSTILE:
         url = form.format(port=8080)
         r = module_client.post("/v1/webhook-endpoints", json={"url": url},

@@ -4,20 +4,18 @@ The host is normalised first (UTS-46/IDNA, canonical IPv4 only: :mod:`kernel.net
 then resolved and *every* address is checked (loopback, private, link-local, multicast,
 reserved and unspecified ranges are refused, and IPv4 embedded in IPv6 likewise); the
 request then goes to the checked address itself, so a DNS answer that changes between
-check and connect (rebinding) cannot redirect it. ``LODESTONE_WEBHOOKS_ALLOW_PRIVATE=1``
-lifts the guard (tests, on-premise receivers).
+check and connect (rebinding) cannot redirect it. ``allow_private`` (the setting
+``LODESTONE_WEBHOOKS_ALLOW_PRIVATE``) lifts the guard (tests, on-premise receivers).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from urllib.parse import urlsplit
 
 from kernel import netguard
 
-ALLOW_PRIVATE_ENV = "LODESTONE_WEBHOOKS_ALLOW_PRIVATE"
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -27,10 +25,6 @@ class UnsafeTargetError(ValueError):
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"webhook URL {url!r} refused: {reason}")
         self.url, self.reason = url, reason
-
-
-def allow_private() -> bool:
-    return os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def is_public(ip: IPAddress) -> bool:
@@ -57,11 +51,11 @@ def parse(url: str) -> tuple[str, str, int]:
     return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
 
 
-def check_static(url: str) -> None:
+def check_static(url: str, *, allow_private: bool = False) -> None:
     """Checks at creation: scheme, host spelling, literal IPs, local names, and the name's
     current addresses when it resolves (checked again at every delivery)."""
-    _, host, port = parse(url)
-    if allow_private():
+    _, host, _ = parse(url)
+    if allow_private:
         return
     if netguard.is_local_name(host):
         raise UnsafeTargetError(url, f"{host} is a local name")
@@ -80,10 +74,10 @@ def check_static(url: str) -> None:
             raise
 
 
-def resolve(url: str) -> list[IPAddress]:
+def resolve(url: str, *, allow_private: bool = False) -> list[IPAddress]:
     """All addresses of the URL's host, each checked (unless private targets are allowed)."""
     _, host, port = parse(url)
-    if not allow_private():
+    if not allow_private:
         try:
             ip = netguard.literal_address(host)
         except netguard.HostError as exc:  # 2130706433, 0x7f000001, 127.1: never resolved
@@ -101,7 +95,7 @@ def resolve(url: str) -> list[IPAddress]:
             addresses.append(ip)
     if not addresses:
         raise UnsafeTargetError(url, f"{host} has no address")
-    if not allow_private():
+    if not allow_private:
         if not all(is_public(ip) for ip in addresses):  # never say which: DNS is private
             raise UnsafeTargetError(url, f"{host} resolves to a non-public address")
     return addresses
