@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from app_api.auth import sessions
+from app_api.auth.hashgate import HashSlot
 from app_api.auth.login import check_current_password, check_login
 from app_api.auth.passwords import (
     MAX_PASSWORD_LENGTH,
@@ -86,8 +87,8 @@ def _authenticate(body: LoginIn, request: Request, state: State,
 
 
 @router.post("/auth/login", response_model=LoginOut)
-def login(body: LoginIn, request: Request, response: Response, state: StateDep,
-          session: SessionDep) -> LoginOut:
+def login(_slot: HashSlot, body: LoginIn, request: Request, response: Response,
+          state: StateDep, session: SessionDep) -> LoginOut:
     """Sign in with email and password; sets an HttpOnly session cookie and a CSRF cookie."""
     user, org = _authenticate(body, request, state, session)
     ttl = state.settings.api_session_ttl_s
@@ -106,7 +107,8 @@ def login(body: LoginIn, request: Request, response: Response, state: StateDep,
 
 
 @router.post("/auth/token", response_model=TokenOut)
-def token(body: LoginIn, request: Request, state: StateDep, session: SessionDep) -> TokenOut:
+def token(_slot: HashSlot, body: LoginIn, request: Request, state: StateDep,
+          session: SessionDep) -> TokenOut:
     """Sign in with email and password; returns a short-lived bearer token (no cookie)."""
     user, org = _authenticate(body, request, state, session)
     ttl = state.settings.api_token_ttl_s
@@ -138,7 +140,7 @@ def me(ctx: Authenticated) -> MeOut:
 
 
 @router.post("/me/password", status_code=204)
-def change_password(body: PasswordIn, ctx: Authenticated, request: Request,
+def change_password(_slot: HashSlot, body: PasswordIn, ctx: Authenticated, request: Request,
                     state: StateDep) -> Response:
     """Change your own password; every existing session of yours ends (sign in again)."""
     p = ctx.principal

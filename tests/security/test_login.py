@@ -86,7 +86,7 @@ def test_hashing_beyond_the_cores_is_refused_with_retry_after(client: TestClient
         ready = threading.Event()
 
         def hold(ready: threading.Event = ready) -> None:
-            with GATE.slot():
+            with GATE.hold():
                 ready.set()
                 release.wait(10)
 
