@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from app_api.deps import State, route_permission
 from app_api.errors import install_error_handlers
+from app_api.json_guard import JsonGuardMiddleware
 from app_api.limits import BodyLimitMiddleware
 from app_api.routes import (
     ad_spend,
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     for module in ROUTERS:
         app.include_router(module.router)
     app.include_router(ad_spend.upload_router)
+    app.add_middleware(JsonGuardMiddleware, exclude={"/v1/events"})  # inside the body limit
     app.add_middleware(BodyLimitMiddleware, limit=settings.api_max_body_bytes,
                        overrides={"/v1/ad-spend/import": settings.api_upload_max_bytes},
                        exclude={"/v1/events"})  # the collector's route has its own limit

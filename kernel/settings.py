@@ -91,7 +91,9 @@ class Settings(BaseSettings):
     )
     api_max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest JSON body.")
     api_upload_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest CSV upload.")
-    api_login_max_failures: int = Field(5, ge=1, description="Failed logins per email+IP ...")
+    api_login_max_failures: int = Field(5, ge=1, description="Failed sign-ins per account ...")
+    api_login_max_failures_per_ip: int = Field(
+        30, ge=0, description="Failed sign-ins per client IP (any account) ...; 0 = no limit.")
     api_login_window_s: int = Field(900, ge=1, description="... within this window, then 429.")
     api_session_ttl_s: int = Field(43200, ge=60, description="Lifetime of a session cookie.")
     api_token_ttl_s: int = Field(3600, ge=60, description="Lifetime of a dashboard bearer token.")
