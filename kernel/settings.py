@@ -104,6 +104,19 @@ class Settings(BaseSettings):
     )
     openai_api_key: str = Field("", description="API key for openai_base_url.")
     openai_model: str = Field("gpt-4o-mini", description="Model name for AI drafts.")
+    refresh_interval_s: int = Field(
+        60, ge=1, le=240,
+        description="How often Dagster looks for new events and refreshes daily_magnet_metrics "
+        "(seconds); with a run's duration this keeps the API's numbers under 5 minutes old.",
+    )
+    partitions_start: str = Field(
+        "", pattern=r"^(\d{4}-\d{2}-\d{2})?$",
+        description="First daily partition (YYYY-MM-DD); empty = the first day with events, "
+        "remembered in data_dir/partitions_start.",
+    )
+    dagster_max_concurrent_runs: int = Field(
+        2, ge=1, description="Dagster runs at once (at most one heavy analytics run among them).",
+    )
 
     @field_validator("warehouse_url")
     @classmethod

@@ -62,16 +62,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_materialize(args: argparse.Namespace) -> int:
-    from dagster import materialize
+    from lodestone.up import materialize_all
 
-    from orchestration.definitions import all_assets, all_checks
-    from orchestration.resources import MetadataResource, WarehouseResource
-
-    result = materialize(
-        [*all_assets, *all_checks],  # type: ignore[list-item]
-        resources={"warehouse": WarehouseResource(), "metadata": MetadataResource()},
-        selection=args.assets or None,
-    )
+    result = materialize_all(args.assets or None)
     print("materialized" if result.success else "materialization failed")
     return 0 if result.success else 1
 
@@ -132,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     s.set_defaults(func=_cmd_simulate)
 
-    s = sub.add_parser("materialize", help="materialize Dagster assets in-process (all by default)")
+    s = sub.add_parser("materialize", help="materialize Dagster assets now, recorded in the Dagster instance (all by default)")
     s.add_argument("assets", nargs="*", help="asset keys to materialize")
     s.set_defaults(func=_cmd_materialize)
 

@@ -9,8 +9,10 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -29,22 +31,31 @@ from lodestone.services import (
 )
 from lodestone.simulate import generate, send_http, simulate
 
+if TYPE_CHECKING:
+    from dagster import ExecuteInProcessResult
+
 log = logging.getLogger(__name__)
 
 
-def materialize_all() -> bool:
-    """Materialize every asset in-process so the dashboards have data from the first minute."""
+def materialize_all(selection: Sequence[str] | None = None) -> ExecuteInProcessResult:
+    """Materialize assets now, in this process, recorded in the product's Dagster instance.
+
+    The run and its materializations appear on Dagster's Runs and asset pages like the
+    daemon's own runs (``DAGSTER_HOME``, else the data directory's instance).
+    """
     from dagster import DagsterInstance, materialize
 
     from orchestration.definitions import all_assets, all_checks
     from orchestration.resources import MetadataResource, WarehouseResource
 
-    result = materialize(
-        [*all_assets, *all_checks],  # type: ignore[list-item]
-        resources={"warehouse": WarehouseResource(), "metadata": MetadataResource()},
-        instance=DagsterInstance.get(), raise_on_error=False,
-    )
-    return bool(result.success)
+    home = os.environ.get("DAGSTER_HOME") or str(dagster_home(get_settings()))
+    with DagsterInstance.from_config(home) as instance:
+        return materialize(
+            [*all_assets, *all_checks],  # type: ignore[list-item]
+            resources={"warehouse": WarehouseResource(), "metadata": MetadataResource()},
+            instance=instance, raise_on_error=False, selection=selection,
+            tags={"lodestone/launched_by": "cli"},
+        )
 
 
 class _Stop(Exception):
@@ -82,7 +93,7 @@ def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True)
         wh.close()
     os.environ["DAGSTER_HOME"] = str(dagster_home(settings))  # runs show up in the Dagster UI
     print("materializing the analytics assets ...", flush=True)
-    if not materialize_all():
+    if not materialize_all().success:
         print("warning: some assets failed to materialize; see the Dagster UI", file=sys.stderr)
     wh = open_warehouse(settings)
     try:
