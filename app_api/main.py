@@ -15,6 +15,7 @@ from app_api.config import ApiConfig
 from app_api.deps import State, route_permission
 from app_api.errors import install_error_handlers
 from app_api.limits import BodyLimitMiddleware
+from app_api.observability import install_observability
 from app_api.routes import (
     ad_spend,
     analytics,
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
             app.router.routes.append(route)
     else:
         app.add_api_route("/healthz", _healthz, methods=["GET"], include_in_schema=False)
+    install_observability(app)
     check_route_permissions(app)
     document_permissions(app)
     return app

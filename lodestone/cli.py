@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import random
 import sys
@@ -101,11 +100,14 @@ def _cmd_up(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     settings_help = "Settings come from LODESTONE_* environment variables (see docs/settings.md)."
     p = argparse.ArgumentParser(prog="lodestone", description=__doc__, epilog=settings_help)
+    verbose = "show library INFO/DEBUG lines on the console (they always go to <data dir>/logs)"
+    p.add_argument("-v", "--verbose", action="store_true", help=verbose)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("up", help="initialize, seed demo data and run every service")
     s.add_argument("--check", action="store_true", help="start everything, verify, stop, exit 0/1")
     s.add_argument("--visitors", type=int, default=20000, help="demo visitors to simulate (first run)")
+    s.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose)
     s.set_defaults(func=_cmd_up)
 
     s = sub.add_parser("init", help="create the data directory and run all migrations")
@@ -146,13 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from kernel.logs import configure_logging
+
     args = build_parser().parse_args(argv)
     try:
-        get_settings()
+        settings = get_settings()
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    configure_logging(settings.data_path / "logs", args.command, verbose=args.verbose)
     return int(args.func(args))
 
 

@@ -7,10 +7,11 @@ most one run per job, and none while an identical one is still waiting in the qu
 * ``refresh_metrics_on_new_events`` — every ``LODESTONE_REFRESH_INTERVAL_S`` (60 s): when
   the events changed since the last refresh, one ``refresh_metrics`` run (the API's
   ``/v1/stats/daily-magnet-metrics``), never two at once.
-* ``analytics_hourly`` — hourly: one run over today's partition (and yesterday's until
-  02:00, in the same run); the very first tick backfills every day in one run.
-* ``rollup_after_daily`` — when that run succeeds: one roll-up, unless one is already queued
-  (it will read the fresh partitions when it starts).
+* ``analytics_hourly`` — hourly: ONE ``analytics_cycle`` run over today's partition (and
+  yesterday's until 02:00) followed, in the same run, by the roll-up over them; the very
+  first tick backfills every day in that one run.
+* ``rollup_after_daily`` — when an ``analytics_daily`` run (a backfill from the UI)
+  succeeds: one roll-up, unless one is already queued (it will read the fresh partitions).
 * ``compact_lake_every_10_minutes`` — merges the lake's small files.
 """
 
@@ -37,7 +38,13 @@ from dagster import (
 )
 
 from kernel.settings import get_settings
-from orchestration.jobs import analytics_daily, analytics_rollup, compact_lake, refresh_metrics
+from orchestration.jobs import (
+    analytics_cycle,
+    analytics_daily,
+    analytics_rollup,
+    compact_lake,
+    refresh_metrics,
+)
 from orchestration.partitions import DAILY
 from orchestration.resources import WarehouseResource
 
@@ -57,10 +64,10 @@ def pending_runs(instance: DagsterInstance, job_name: str,
     return len(instance.get_run_ids(RunsFilter(job_name=job_name, statuses=statuses), limit=5))
 
 
-@schedule(job=analytics_daily, cron_schedule="10 * * * *", execution_timezone="UTC",
+@schedule(job=analytics_cycle, cron_schedule="10 * * * *", execution_timezone="UTC",
           default_status=DefaultScheduleStatus.RUNNING,
-          description="Every hour: one run over today's partition; until 02:00 also "
-                      "yesterday's (same run), to close it. The first run backfills every day.")
+          description="Every hour, one run: today's partition (until 02:00 also yesterday's, "
+                      "to close it), then the roll-up. The first run backfills every day.")
 def analytics_hourly(context: ScheduleEvaluationContext) -> RunRequest:
     now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
     today = now.date().isoformat()

@@ -19,7 +19,13 @@ from orchestration.automation import (
     rollup_after_daily,
 )
 from orchestration.checks import rows_checks
-from orchestration.jobs import analytics_daily, analytics_rollup, compact_lake, refresh_metrics
+from orchestration.jobs import (
+    analytics_cycle,
+    analytics_daily,
+    analytics_rollup,
+    compact_lake,
+    refresh_metrics,
+)
 from orchestration.resources import MetadataResource, WarehouseResource
 from orchestration.sensors import experiment_promotion
 
@@ -43,7 +49,7 @@ all_checks = [
 defs = Definitions(
     assets=[events, *all_assets],
     asset_checks=all_checks,
-    jobs=[refresh_metrics, analytics_daily, analytics_rollup, compact_lake],
+    jobs=[refresh_metrics, analytics_cycle, analytics_daily, analytics_rollup, compact_lake],
     schedules=[analytics_hourly, compact_lake_every_10_minutes],
     sensors=[refresh_metrics_on_new_events, rollup_after_daily, experiment_promotion],
     resources={"warehouse": WarehouseResource(), "metadata": MetadataResource()},

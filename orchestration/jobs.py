@@ -29,6 +29,13 @@ analytics_rollup = define_asset_job(
     selection=AssetSelection.groups("analytics") - PARTITIONED, tags=HEAVY,
     description="Funnels, cohorts, conversion paths, lead values, attribution and ROI.")
 
+#: The hourly cycle in ONE run: today's partitions, then the roll-up over them. One process
+#: imports the definitions once (seconds of CPU on 2 cores) instead of once per job.
+analytics_cycle = define_asset_job(
+    "analytics_cycle", selection=AssetSelection.groups("analytics"), tags=HEAVY,
+    description="The hourly cycle: the day's sessions and experiment results, then funnels, "
+                "cohorts, conversion paths, lead values, attribution and ROI over them.")
+
 #: The numbers behind /v1/stats/daily-magnet-metrics and the home page.
 refresh_metrics = define_asset_job(
     "refresh_metrics", selection=AssetSelection.groups("metrics"), tags=LIGHT,

@@ -78,6 +78,9 @@ def test_up_starts_everything_and_ctrl_c_stops_everything(settings: Settings) ->
                 break
         out = "".join(lines)
         assert "Lodestone is up" in out, out[-3000:]
+        before_banner = out.split("Lodestone is up")[0].strip().splitlines()
+        # simulating, materializing, one verdict per experiment: no library chatter
+        assert len(before_banner) <= 6, before_banner
         api = f"http://127.0.0.1:{ports['LODESTONE_API_PORT']}"
         assert f"http://127.0.0.1:{ports['LODESTONE_DASHBOARD_PORT']}" in out
         assert "Demo API key   ls_live_" in out
@@ -93,6 +96,9 @@ def test_up_starts_everything_and_ctrl_c_stops_everything(settings: Settings) ->
         rest, _ = proc.communicate(timeout=60)
         assert proc.returncode == 0, rest
         assert "all services stopped." in rest
+        # live traffic flowed all along: not one httpx (or other INFO) line on the console
+        assert "httpx" not in rest and "HTTP Request" not in rest, rest
+        assert (settings.data_path / "logs" / "up.log").exists()
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

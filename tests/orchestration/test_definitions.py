@@ -42,7 +42,8 @@ def test_every_asset_has_a_description_owners_and_checks() -> None:
                    if spec.partitions_def is not None}  # type: ignore[attr-defined]
     assert partitioned == {"sessions", "experiment_results"}
     repo = defs.get_repository_def()
-    assert {"analytics_daily", "analytics_rollup", "refresh_metrics", "compact_lake"} <= set(
+    assert {"analytics_cycle", "analytics_daily", "analytics_rollup", "refresh_metrics",
+            "compact_lake"} <= set(
         repo.job_names)
     assert defs.resolve_asset_graph().has(AssetKey("events"))  # the source, for lineage
 

@@ -6,6 +6,7 @@ CLI builds an engine from ``$LODESTONE_METADATA_URL``.
 
 from __future__ import annotations
 
+import logging
 import os
 from logging.config import fileConfig
 
@@ -19,7 +20,9 @@ from kernel.metadata.models import Base
 config = context.config
 target_metadata = Base.metadata
 
-if config.config_file_name is not None:
+# The alembic command line gets alembic.ini's logging; a Lodestone process has configured
+# its own (kernel/logs.py: Alembic's INFO lines go to the log file, not the console).
+if config.config_file_name is not None and not logging.getLogger().handlers:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
