@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from app_api.config import ApiConfig
 from app_api.deps import State, route_permission
+from app_api.docs_assets import install_docs
 from app_api.errors import install_error_handlers
 from app_api.limits import BodyLimitMiddleware
 from app_api.observability import install_observability
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
             "cursor-paginated (`limit` ≤ 200, pass `next_cursor` back as `cursor`)."
         ),
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served with local assets: app_api/docs_assets.py
     )
     app.state.lodestone = state
     app.state.collector = collector
@@ -166,6 +168,7 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     else:
         app.add_api_route("/healthz", _healthz, methods=["GET"], include_in_schema=False)
     install_observability(app)
+    install_docs(app)
     check_route_permissions(app)
     document_permissions(app)
     return app

@@ -33,11 +33,13 @@ def _processes_with(data_dir: Path) -> list[int]:
 
 
 REFRESH_S = 5
-#: The freshness contract: the sensor's interval, a run's start and its work, the shipper.
-BOUND_S = 120
+#: Under the 5-minute contract: the sensor's interval, a run's start (a process importing
+#: the definitions: ~10 s of CPU, minutes of wall time on 2 cores shared with other work),
+#: the model, the shipper.
+BOUND_S = 240
 
 
-def _an_event_sent_now_is_counted_within_the_bound(api: str, api_key: str) -> None:
+def _an_event_sent_now_is_counted_within_the_bound(api: str, api_key: str, logs: Path) -> None:
     """With live traffic flowing, a new event reaches /v1/stats with nobody acting."""
     magnet = f"fresh-{uuid.uuid4().hex[:12]}"
     headers = {"Authorization": f"Bearer {api_key}"}
@@ -51,7 +53,8 @@ def _an_event_sent_now_is_counted_within_the_bound(api: str, api_key: str) -> No
         stats = httpx.get(f"{api}/v1/stats/daily-magnet-metrics", params={"magnet_id": magnet},
                           headers=headers, timeout=30).json()
         views = stats["totals"]["views"]
-    assert views == 1, f"the event was not counted within {BOUND_S}s"
+    daemon = (logs / "dagster-daemon.log").read_text(errors="replace")[-3000:]
+    assert views == 1, f"the event was not counted within {BOUND_S}s; daemon log:\n{daemon}"
 
 
 @pytest.mark.slow
@@ -91,7 +94,7 @@ def test_up_starts_everything_and_ctrl_c_stops_everything(settings: Settings) ->
         assert httpx.get(f"http://127.0.0.1:{ports['LODESTONE_DASHBOARD_PORT']}/_stcore/health", timeout=5).status_code == 200
         assert len(_processes_with(settings.data_path)) >= 5  # up + api + 2 dagster + streamlit
         api_key = out.split("Demo API key   ")[1].split()[0]
-        _an_event_sent_now_is_counted_within_the_bound(api, api_key)
+        _an_event_sent_now_is_counted_within_the_bound(api, api_key, settings.data_path / "logs")
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
         rest, _ = proc.communicate(timeout=60)
         assert proc.returncode == 0, rest
