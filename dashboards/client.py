@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Any
 
 import httpx
+
+from kernel.settings import load_settings
 
 
 class ApiError(RuntimeError):
@@ -20,8 +21,9 @@ class ApiError(RuntimeError):
 class LodestoneClient:
     def __init__(self, base_url: str | None = None, api_key: str | None = None,
                  timeout: float = 20.0) -> None:
-        self.base_url = (base_url or os.environ.get("LODESTONE_API_URL", "http://127.0.0.1:8000")).rstrip("/")
-        self.api_key = api_key if api_key is not None else os.environ.get("LODESTONE_DASHBOARD_API_KEY", "")
+        settings = load_settings()  # not cached: each Streamlit run sees the current values
+        self.base_url = (base_url or settings.api_url).rstrip("/")
+        self.api_key = settings.dashboard_api_key if api_key is None else api_key
         self.timeout = timeout
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:

@@ -1,4 +1,8 @@
-"""``lodestone`` — the command line of the product. ``lodestone <command> --help`` for each."""
+"""``lodestone`` — the command line of the product. ``lodestone <command> --help`` for each.
+
+Imports are lazy: each command imports what it needs (Dagster, chDB, the web stack) when
+it runs, so ``--help`` and the small commands start fast (figures: benchmarks/cli.py).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,18 @@ import os
 import random
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from kernel.settings import SettingsError, get_settings
+if TYPE_CHECKING:
+    from kernel.settings import Settings
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+def get_settings() -> Settings:
+    from kernel.settings import get_settings as cached
+
+    return cached()
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
@@ -79,15 +91,29 @@ def _cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema_ready() -> bool:
+    """Servers refuse to start on a database `lodestone init` has not (fully) migrated."""
+    from kernel.metadata.db import schema_problem
+
+    problem = schema_problem(get_settings().resolved_metadata_url)
+    if problem:
+        print(f"lodestone: {problem}", file=sys.stderr)
+    return problem is None
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from lodestone.server import run_server
 
+    if not _schema_ready():
+        return 2
     return run_server("app_api.asgi:app", args.host, args.port, args.workers, args.server)
 
 
 def _cmd_collector(args: argparse.Namespace) -> int:
     from lodestone.server import run_server
 
+    if not _schema_ready():
+        return 2
     return run_server("ingestion.asgi:app", args.host, args.port, args.workers, args.server)
 
 
@@ -99,7 +125,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     settings_help = "Settings come from LODESTONE_* environment variables (see docs/settings.md)."
-    p = argparse.ArgumentParser(prog="lodestone", description=__doc__, epilog=settings_help)
+    p = argparse.ArgumentParser(prog="lodestone", description=__doc__.split("\n\n")[0],
+                                epilog=settings_help)
     verbose = "show library INFO/DEBUG lines on the console (they always go to <data dir>/logs)"
     p.add_argument("-v", "--verbose", action="store_true", help=verbose)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -148,9 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from kernel.logs import configure_logging
-
     args = build_parser().parse_args(argv)
+    from kernel.logs import configure_logging
+    from kernel.settings import SettingsError
+
     try:
         settings = get_settings()
     except SettingsError as exc:

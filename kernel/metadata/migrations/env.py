@@ -6,7 +6,6 @@ CLI builds an engine from ``$LODESTONE_METADATA_URL``.
 
 from __future__ import annotations
 
-import logging
 import os
 from logging.config import fileConfig
 
@@ -20,9 +19,9 @@ from kernel.metadata.models import Base
 config = context.config
 target_metadata = Base.metadata
 
-# The alembic command line gets alembic.ini's logging; a Lodestone process has configured
-# its own (kernel/logs.py: Alembic's INFO lines go to the log file, not the console).
-if config.config_file_name is not None and not logging.getLogger().handlers:
+# Only the Alembic CLI configures logging from alembic.ini; migrate() (every start-up) keeps
+# the caller's logging, so `lodestone init` does not print Alembic's INFO lines.
+if config.config_file_name is not None and "connection" not in config.attributes:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
