@@ -12,9 +12,11 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app_api.deps import State, route_permission
+from app_api.docs_assets import install_docs
 from app_api.errors import install_error_handlers
 from app_api.json_guard import JsonGuardMiddleware
 from app_api.limits import BodyLimitMiddleware
+from app_api.observability import install_observability
 from app_api.routes import (
     ad_spend,
     api_keys,
@@ -147,6 +149,7 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
             "cursor-paginated (`limit` ≤ 200, pass `next_cursor` back as `cursor`)."
         ),
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served with local assets: app_api/docs_assets.py
     )
     app.state.lodestone = state
     app.state.collector = collector
@@ -164,6 +167,8 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
             app.router.routes.append(route)
     else:
         app.add_api_route("/healthz", _healthz, methods=["GET"], include_in_schema=False)
+    install_observability(app)
+    install_docs(app)
     check_route_permissions(app)
     document_permissions(app)
     return app

@@ -149,6 +149,19 @@ class Settings(BaseSettings):
     knowledge_max_bytes: int = Field(
         20 * 1024 * 1024, ge=1024, description="Largest knowledge-base upload."
     )
+    refresh_interval_s: int = Field(
+        60, ge=1, le=240,
+        description="How often Dagster looks for new events and refreshes daily_magnet_metrics "
+        "(seconds); with a run's duration this keeps the API's numbers under 5 minutes old.",
+    )
+    partitions_start: str = Field(
+        "", pattern=r"^(\d{4}-\d{2}-\d{2})?$",
+        description="First daily partition (YYYY-MM-DD); empty = the first day with events, "
+        "remembered in data_dir/partitions_start.",
+    )
+    dagster_max_concurrent_runs: int = Field(
+        2, ge=1, description="Dagster runs at once (at most one heavy analytics run among them).",
+    )
 
     @field_validator("warehouse_url")
     @classmethod
