@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535, description="Port of the API and collector.")
     dagster_port: int = Field(3000, ge=1, le=65535, description="Port of the Dagster webserver.")
     dashboard_port: int = Field(8501, ge=1, le=65535, description="Port of the Streamlit dashboards.")
+    dashboard_api_key: str = Field(
+        "", description="API key the dashboards use without a sign-in (kiosk); empty: people sign in."
+    )
     spool_commit_ms: float = Field(
         0.0, ge=0, le=1000,
         description="Extra wait before a group commit that follows an idle spell, milliseconds.",
