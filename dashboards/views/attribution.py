@@ -35,7 +35,7 @@ chart = alt.Chart(frame.to_pandas(), title=f"{measure} credited to each channel,
     color=alt.Color("model_name:N", title="model", scale=F.model_scale()),
     tooltip=[alt.Tooltip("channel:N"), alt.Tooltip("model_name:N", title="model"),
              alt.Tooltip(f"{col}:Q", title=measure.lower(), format=",.1f" if col == "conversions" else "$,.0f")])
-st.altair_chart(chart.properties(height=340), use_container_width=True)
+st.altair_chart(chart.properties(height=340), width="stretch")
 table = frame.pivot(on="model", index="channel", values=col, aggregate_function="sum")
 shown = []
 for r in table.iter_rows(named=True):
@@ -43,7 +43,7 @@ for r in table.iter_rows(named=True):
              for m in F.MODELS if m in r}
     shown.append({"Channel": r["channel"], **cells})
 shown.sort(key=lambda r: order.index(r["Channel"]) if r["Channel"] in order else 99)
-st.dataframe(shown, hide_index=True, use_container_width=True)
+st.dataframe(shown, hide_index=True, width="stretch")
 
 left, right = st.columns(2)
 with left:
@@ -53,7 +53,7 @@ with left:
         st.dataframe([{"Path": p["path"], "Leads": F.count(p["conversions"]),
                        "Share of leads": F.pct(p["conversion_share"], 1),
                        "Journeys converting": F.pct(p["path_conversion_rate"], 1)}
-                      for p in paths["rows"]], hide_index=True, use_container_width=True)
+                      for p in paths["rows"]], hide_index=True, width="stretch")
         st.caption("Channels of the sessions before each lead, in order; "
                    "\"journeys converting\" = leads ÷ (leads + journeys on that path that never opted in).")
 with right:
@@ -66,7 +66,7 @@ with right:
             x=alt.X("removal_effect:Q", title="share of leads lost", axis=alt.Axis(format="%")),
             color=alt.Color("channel:N", scale=F.color_scale("channel", eff["channel"].to_list()), legend=None),
             tooltip=[alt.Tooltip("channel:N"), alt.Tooltip("removal_effect:Q", title="removal effect", format=".1%")],
-        ).properties(height=260), use_container_width=True)
+        ).properties(height=260), width="stretch")
         st.caption(f"Baseline chance a journey converts: {F.pct(effects['baseline_conversion_probability'])}. "
                    "Effects overlap (a lead can need two channels), so they add up to more than 100 %; "
                    "the Markov model scales them to the leads.")

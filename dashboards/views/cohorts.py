@@ -59,7 +59,7 @@ threshold = float(cells["value"].max() or 0.0) * 0.5  # type: ignore[arg-type]
 text = heat.mark_text(fontSize=11).encode(
     text=alt.Text("value:Q", format=fmt),
     color=alt.condition(alt.datum.value > threshold, alt.value("white"), alt.value("#111827")))
-st.altair_chart((heat + text).properties(height=320), use_container_width=True)
+st.altair_chart((heat + text).properties(height=320), width="stretch")
 sizes = frame.filter(pl.col("weeks_since") == 0).group_by("cohort_week").agg(
     pl.col("leads").sum()).sort("cohort_week")
 st.dataframe([{"Acquisition week": str(r["cohort_week"]), "Leads": F.count(r["leads"])}

@@ -57,7 +57,7 @@ st.dataframe([{
                                                latest_users.get(e["key"], {}).items()) or "–",
     "Winner": e.get("winner") or "",
     "Latest decision": "; ".join((e.get("decision") or {}).get("reasons", []))[:200],
-} for e in experiments], hide_index=True, use_container_width=True)
+} for e in experiments], hide_index=True, width="stretch")
 
 by_key = {e["key"]: e for e in experiments}
 key = filters.choose("Experiment", "experiment", list(by_key), {k: by_key[k]["name"] for k in by_key},
@@ -145,7 +145,7 @@ st.dataframe([{
     "Chance to beat control": F.pct(bayes[arm]["chance_to_beat"], 1),
     "Expected loss": F.pct(bayes[arm]["expected_loss"], 3),
     "p-value (sequential)": "–" if seq[arm]["p_value"] is None else f"{seq[arm]['p_value']:.3f}",
-} for arm in readout["variants"]], hide_index=True, use_container_width=True)
+} for arm in readout["variants"]], hide_index=True, width="stretch")
 st.caption("Lift is relative (+10 % = a tenth more conversions per user). Chance to beat and "
            "expected loss are Bayesian (flat prior) on the same counts; expected loss is the "
            "conversion rate you give up, relative to control, if you ship the variant and it "
@@ -193,8 +193,8 @@ if looks.height:
         zero = alt.Chart().mark_rule(color="#6b7280").encode(y=alt.datum(0))
         charts.append(alt.layer(band, line, zero, title=f"{name} 95 % interval of the lift"))
     left, right = st.columns(2)
-    left.altair_chart(charts[0].properties(height=280), use_container_width=True)
-    right.altair_chart(charts[1].properties(height=280), use_container_width=True)
+    left.altair_chart(charts[0].properties(height=280), width="stretch")
+    right.altair_chart(charts[1].properties(height=280), width="stretch")
     st.caption(f"Intervals wider than ±{CLIP:.0%} (the first looks) are cut at the chart's edge. "
                + PEEKING)
 
@@ -203,4 +203,4 @@ if checks:
     st.subheader("Guardrails")
     st.caption("All must pass before the sensor promotes a winner.")
     st.dataframe([{"Check": c["name"], "Result": "passed" if c["passed"] else "FAILED",
-                   "Detail": c["detail"]} for c in checks], hide_index=True, use_container_width=True)
+                   "Detail": c["detail"]} for c in checks], hide_index=True, width="stretch")

@@ -5,8 +5,6 @@ memory with external access off, on copies of API responses only."""
 from __future__ import annotations
 
 import io
-import threading
-import time
 from typing import Any
 
 import altair as alt
@@ -15,10 +13,9 @@ import polars as pl
 import streamlit as st
 
 from dashboards.data import get
+from dashboards.explore_sql import MAX_ROWS, TIMEOUT_S, run_sql
 from dashboards.page import viewer
 
-TIMEOUT_S = 30.0
-MAX_ROWS = 10_000
 #: table name -> (API path, what it holds)
 DATASETS = {
     "daily_magnet_metrics": ("/v1/stats/daily-magnet-metrics", "per day, magnet and variant"),
@@ -34,36 +31,6 @@ def load(v: Any, name: str) -> pl.DataFrame:
     payload = get(v, DATASETS[name][0])
     rows = payload.get("rows", payload.get("data", []))
     return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
-
-
-def run_sql(tables: dict[str, pl.DataFrame], sql: str, timeout_s: float = TIMEOUT_S) -> pl.DataFrame:
-    """Run ``sql`` over ``tables`` in a fresh in-memory DuckDB; cancelled after ``timeout_s``.
-
-    Raises:
-        TimeoutError: the query ran longer than ``timeout_s`` (it has been interrupted).
-        duckdb.Error: the SQL is wrong (the message says why).
-    """
-    con = duckdb.connect(":memory:")
-    try:
-        for name, frame in tables.items():
-            con.register(name, frame.to_arrow())
-        # No files, no extensions, no network: only the registered tables are reachable.
-        con.execute("SET enable_external_access = false")
-        con.execute("SET autoload_known_extensions = false")
-        con.execute("SET lock_configuration = true")
-        timer = threading.Timer(timeout_s, con.interrupt)
-        timer.start()
-        started = time.monotonic()
-        try:
-            result = pl.from_arrow(con.execute(sql).to_arrow_table())
-        except duckdb.InterruptException:
-            raise TimeoutError(f"cancelled after {time.monotonic() - started:.0f} s") from None
-        finally:
-            timer.cancel()
-        assert isinstance(result, pl.DataFrame)
-        return result.head(MAX_ROWS)
-    finally:
-        con.close()
 
 
 v = viewer()
@@ -96,14 +63,14 @@ if st.button("Run", type="primary", key="run_sql") or "result" in st.session_sta
             st.stop()
     result: pl.DataFrame = st.session_state["result"]
     st.caption(f"{result.height:,} rows")
-    st.dataframe(result.to_pandas(), hide_index=True, use_container_width=True)
+    st.dataframe(result.to_pandas(), hide_index=True, width="stretch")
     numeric = [c for c, t in result.schema.items() if t.is_numeric()]
     if result.width >= 2 and numeric and result.columns[0] not in numeric[:1]:
         x, y = result.columns[0], numeric[0]
         st.altair_chart(alt.Chart(result.to_pandas(), title=f"{y} by {x}").mark_bar().encode(
             x=alt.X(f"{x}:N" if result.schema[x] == pl.String else f"{x}", title=x),
             y=alt.Y(f"{y}:Q", title=y), tooltip=[x, y]).properties(height=260),
-            use_container_width=True)
+            width="stretch")
     parquet = io.BytesIO()
     result.write_parquet(parquet)
     c1, c2 = st.columns(2)

@@ -44,7 +44,7 @@ chart = alt.Chart(frame.to_pandas(), title="Visitors reaching each step").mark_b
              alt.Tooltip("visitors:Q", title="visitors", format=","),
              alt.Tooltip("overall_rate:Q", title="of viewers", format=".2%"),
              alt.Tooltip("step_rate:Q", title="of previous step", format=".2%")])
-st.altair_chart(chart.properties(height=320), use_container_width=True)
+st.altair_chart(chart.properties(height=320), width="stretch")
 
 
 def ci(lo: float | None, hi: float | None) -> str:
@@ -60,4 +60,4 @@ st.dataframe([{
     "Median time from previous step": "–" if r["median_seconds_from_previous"] is None
     else f"{r['median_seconds_from_previous'] / 60:,.1f} min",
 } for r in frame.sort("variant", "step_index").iter_rows(named=True)],
-    hide_index=True, use_container_width=True)
+    hide_index=True, width="stretch")

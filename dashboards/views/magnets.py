@@ -29,7 +29,7 @@ st.dataframe([{
     "Visitors (30 days)": F.count(top.get(m["id"], {}).get("visitors", 0)),
     "Leads (30 days)": F.count(top.get(m["id"], {}).get("leads", 0)),
     "Conversion rate (30 days)": F.pct(top.get(m["id"], {}).get("conversion_rate", 0)),
-} for m in magnets], hide_index=True, use_container_width=True)
+} for m in magnets], hide_index=True, width="stretch")
 st.caption(f"**{F.label('conversion_rate')}**: {F.help('conversion_rate')}")
 
 by_id = {m["id"]: m for m in magnets}
@@ -70,5 +70,5 @@ st.altair_chart(alt.Chart(frame.to_pandas(), title="Funnel: share of viewers rea
     tooltip=[alt.Tooltip("arm:N", title="variant"), "step:N",
              alt.Tooltip("visitors:Q", title="visitors", format=","),
              alt.Tooltip("overall_rate:Q", title="of viewers", format=".2%")],
-).properties(height=280), use_container_width=True)
+).properties(height=280), width="stretch")
 st.caption("Artifacts (PDF builds) and the studio arrive with the content API; see the Studio page.")

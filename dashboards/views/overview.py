@@ -59,7 +59,7 @@ def live() -> None:
                  alt.Tooltip("visitors:Q", title="visitors"),
                  alt.Tooltip("magnet_views:Q", title="magnet views"),
                  alt.Tooltip("leads:Q", title="leads")])
-    st.altair_chart(chart.properties(height=200), use_container_width=True)
+    st.altair_chart(chart.properties(height=200), width="stretch")
 
 
 live()
@@ -88,7 +88,7 @@ st.altair_chart(alt.Chart(long.to_pandas(), title="Per day").mark_line(point=Tru
     y=alt.Y("n:Q", title="count per day"),
     color=alt.Color("metric:N", title=None),
     tooltip=[alt.Tooltip("bucket:T", title="day"), "metric:N", alt.Tooltip("n:Q", title="count")],
-).properties(height=260), use_container_width=True)
+).properties(height=260), width="stretch")
 st.caption("Visitors per day are distinct within each day; a visitor of several days counts "
            "once in the period's total above, so the days do not add up to it.")
 
@@ -104,7 +104,7 @@ def top_table(dimension: str, title: str) -> None:
         return
     shown = [{title: r.get("name", r["key"]) or "(none)",
               **{F.label(c): F.value(c, r[c]) for c in COLS}} for r in rows]
-    st.dataframe(shown, hide_index=True, use_container_width=True)
+    st.dataframe(shown, hide_index=True, width="stretch")
 
 
 left, right = st.columns(2)

@@ -43,7 +43,7 @@ else:
         "ROI": "no spend" if not r["spend"] else F.pct(r["roi"], 1, True),
         "Payback": "–" if not r["spend"] else "not yet" if r["payback_weeks"] is None
         else f"{r['payback_weeks']} weeks",
-    } for r in part.iter_rows(named=True)], hide_index=True, use_container_width=True)
+    } for r in part.iter_rows(named=True)], hide_index=True, width="stretch")
     st.caption(" · ".join(f"**{F.label(m)}**: {F.help(m)}" for m in ("cost_per_lead", "roas", "roi"))
                + " Payback: first week after opt-in when the channel's leads have bought more per "
                "lead than the cost per lead.")
@@ -60,7 +60,7 @@ if v.can(P.LEAD_MAGNETS_WRITE):
             st.error(f"This file cannot be read as CSV: {str(exc).splitlines()[0]}")
         else:
             st.caption(f"Preview of the first {preview.height} rows (nothing is saved yet):")
-            st.dataframe(preview.to_pandas(), hide_index=True, use_container_width=True)
+            st.dataframe(preview.to_pandas(), hide_index=True, width="stretch")
             if st.button("Import spend", type="primary", key="import_spend"):
                 try:
                     result = act(v, "/v1/ad-spend/import", None, content=raw,
