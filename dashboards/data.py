@@ -12,7 +12,7 @@ from dashboards.session import Viewer
 
 #: Seconds a read is reused; live reads (the last 30 minutes) much less.
 TTL_S = 60
-LIVE_TTL_S = 5
+LIVE_TTL_S = 2
 
 
 def _fingerprint(credential: str) -> str:

@@ -36,7 +36,8 @@ def run_sql(tables: dict[str, pl.DataFrame], sql: str, timeout_s: float = TIMEOU
         timer.start()
         started = time.monotonic()
         try:
-            result = pl.from_arrow(con.execute(sql).to_arrow_table())
+            relation = con.sql(sql)
+            result = pl.from_arrow(relation.to_arrow_table()) if relation is not None else pl.DataFrame()
         except duckdb.InterruptException:
             raise TimeoutError(f"cancelled after {time.monotonic() - started:.0f} s") from None
         finally:

@@ -5,6 +5,8 @@ included), and a promote click changes the status and writes an audit row."""
 from __future__ import annotations
 
 import datetime as dt
+import time
+import uuid
 from typing import Any
 
 import httpx
@@ -200,3 +202,31 @@ def test_promote_click_changes_status_and_writes_an_audit_row(world: World) -> N
                       params={"resource_id": exp["id"]}, timeout=30).json()["data"]
     rows: list[dict[str, Any]] = [r for r in audit if r["resource_id"] == exp["id"]]
     assert any("promot" in r["action"] for r in rows), rows
+
+
+def test_an_event_is_on_the_overview_within_5_seconds(world: World) -> None:
+    """Last in this file: it adds an event to org A (live numbers only)."""
+    viewer = as_user(world, world.a.owner_email)
+    before = dict(metrics(run(viewer))[:6])["Magnet views"]
+    key = world.a.seeded.api_key
+    sent = time.monotonic()
+    r = httpx.post(f"{world.base}/v1/events", headers={"Authorization": f"Bearer {key}"},
+                   json={"events": [{"event": "magnet_view", "ts": int(time.time() * 1000),
+                                     "visitor_id": "live-visitor-1", "event_id": str(uuid.uuid4()),
+                                     "magnet_id": world.a.seeded.magnets[0].magnet_id,
+                                     "url": "https://demo.lodestone.example/m/live"}]}, timeout=30)
+    assert r.json()["accepted"] == 1
+    expected = int(before.replace(",", "")) + 1
+    token = world.token(world.a.owner_email)
+
+    def live_views() -> int:
+        summary = world.get("/v1/overview/summary", token)
+        return int(summary["windows"]["last_30_minutes"]["metrics"]["magnet_views"])  # type: ignore[index]
+
+    while time.monotonic() - sent < 5 and live_views() != expected:
+        time.sleep(0.2)
+    took = time.monotonic() - sent
+    assert live_views() == expected and took <= 5, f"the API had it after {took:.1f} s"
+    # the page's next render (its live cache lives 2 s; the fragment reruns every 10 s)
+    time.sleep(2)
+    assert dict(metrics(run(viewer))[:6])["Magnet views"] == F.count(expected)
