@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, HTTPBearer, SecurityScopes
@@ -19,33 +20,29 @@ from sqlalchemy.orm import Session, sessionmaker
 from app_api.auth.principal import Principal, resolve
 from app_api.auth.sessions import SESSION_COOKIE
 from app_api.auth.throttle import LoginThrottle
-from app_api.config import ApiConfig
-from app_api.errors import APIError
+from app_api.errors import APIError, not_found
 from app_api.ratelimit import make_counter, retry_after
-from ingestion.registry import Registry
+from app_api.scoped_warehouse import ScopedWarehouse
+from app_api.tenancy import TenantSession
 from kernel import permissions as P
 from kernel.metadata.audit import Actor, hash_ip, record, snapshot
+from kernel.metadata.base import Base
 from kernel.metadata.enums import ActorType
-from kernel.metadata.tenancy import TenantSession
 from kernel.settings import Settings
 from kernel.warehouse import Warehouse, open_warehouse
-from kernel.warehouse.scoped import ScopedWarehouse
 
-__all__ = ["Context", "Principal", "State", "authorize"]
+M = TypeVar("M", bound=Base)
 
 
 class State:
     """Per-process resources, built once by the app factory."""
 
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session],
-                 config: ApiConfig | None = None) -> None:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
         self.settings = settings
         self.sessions = sessions
-        self.config = config or ApiConfig()
-        self.registry = Registry(sessions)
         self.counter = make_counter(settings.redis_url)
-        self.login_throttle = LoginThrottle(self.counter, self.config.login_max_failures,
-                                            self.config.login_window_s)
+        self.login_throttle = LoginThrottle(self.counter, settings.api_login_max_failures,
+                                            settings.api_login_window_s)
         self.key_touched: dict[str, float] = {}
         self.wake_webhooks: Callable[[], None] = lambda: None
         self._warehouse: Warehouse | None = None
@@ -84,7 +81,7 @@ class Context:
 
     principal: Principal
     db: TenantSession
-    state: State
+    _state: State = field(repr=False)
     request: Request
     ip_hash: str | None = None
     _actor: Actor | None = field(default=None, repr=False)
@@ -102,7 +99,22 @@ class Context:
 
     def warehouse(self) -> ScopedWarehouse:
         """The warehouse, every source and model pre-filtered to the caller's organization."""
-        return ScopedWarehouse(self.state.warehouse(), self.org_id)
+        return ScopedWarehouse(self._state.warehouse(), self.org_id)
+
+    @property
+    def settings(self) -> Settings:
+        return self._state.settings
+
+    def wake_webhooks(self) -> None:
+        """Start delivering newly queued webhook events now (the worker also polls)."""
+        self._state.wake_webhooks()
+
+    @contextmanager
+    def tenant_session(self) -> Iterator[TenantSession]:
+        """A new metadata session scoped to the caller's organization, e.g. for a
+        streaming response that outlives the request's own session."""
+        with self._state.sessions() as session:
+            yield TenantSession(session, self.org_id)
 
     def has(self, permission: str) -> bool:
         return permission in self.principal.scopes
@@ -113,14 +125,32 @@ class Context:
         record(self.db.session, org_id=self.org_id, actor=self.actor, action=action,
                resource_type=resource_type, resource_id=resource_id, before=before, after=after)
 
-    def update(self, row: Any, resource_type: str, changes: dict[str, Any]) -> None:
-        """Set ``changes`` on ``row``, audit ``<resource_type>.updated`` with the states
+    def get(self, model: type[M], id_: str, kind: str) -> M:
+        """The caller's ``model`` row with id ``id_``, or 404 naming ``kind``."""
+        row = self.db.get(model, id_)
+        if row is None:
+            raise not_found(kind, id_)
+        return row
+
+    def create(self, row: M, resource_type: str) -> M:
+        """Add ``row`` to the caller's organization, audit ``<resource_type>.created`` and
+        commit, in one transaction."""
+        self.db.add(row)
+        self.db.flush()
+        self.audit(f"{resource_type}.created", resource_type, cast(Any, row).id, None,
+                   snapshot(row))
+        self.db.commit()
+        return row
+
+    def update(self, row: Any, resource_type: str, changes: dict[str, Any],
+               action: str = "updated") -> None:
+        """Set ``changes`` on ``row``, audit ``<resource_type>.<action>`` with the states
         before and after, and commit, in one transaction."""
         before = snapshot(row)
         for name, value in changes.items():
             setattr(row, name, value)
         self.db.flush()
-        self.audit(f"{resource_type}.updated", resource_type, row.id, before, snapshot(row))
+        self.audit(f"{resource_type}.{action}", resource_type, row.id, before, snapshot(row))
         self.db.commit()
 
     def delete(self, row: Any, resource_type: str, before: dict[str, Any] | None = None) -> None:
@@ -156,7 +186,7 @@ def authorize(
     """
     with state.sessions() as session:
         principal = resolve(request, session, state.settings.secret_key, state.key_touched)
-        limit = state.config.rate_limit_per_minute
+        limit = state.settings.api_rate_limit_per_minute
         if limit:
             count, remaining = state.counter.incr(f"req:{principal.actor}", 60)
             if count > limit:

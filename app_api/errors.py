@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kernel.errors import DomainError
+
 log = logging.getLogger(__name__)
 
 
@@ -42,7 +44,16 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
           405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media",
           422: "invalid", 429: "rate_limited", 503: "unavailable"}
 
+#: HTTP status of each domain error code (kernel.errors); anything else is a 422.
+DOMAIN_STATUS = {"not_found": 404, "conflict": 409, "invalid_transition": 409}
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(error_body(exc.code, exc.message, exc.details),
+                            DOMAIN_STATUS.get(exc.code, 422))
+
     @app.exception_handler(APIError)
     async def _api_error(_: Request, exc: APIError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status,

@@ -11,13 +11,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from app_api.config import ApiConfig
 from app_api.deps import State, route_permission
 from app_api.errors import install_error_handlers
 from app_api.limits import BodyLimitMiddleware
 from app_api.routes import (
     ad_spend,
-    analytics,
     api_keys,
     audit_log,
     auth,
@@ -36,18 +34,18 @@ from app_api.routes import (
     webhook_deliveries,
     webhooks,
 )
-from app_api.webhooks.worker import BackgroundWorker
 from ingestion.collector import Collector
 from kernel.metadata import outbox
 from kernel.metadata.db import make_engine, make_session_factory
 from kernel.settings import Settings, get_settings
 from kernel.warehouse import open_warehouse
+from webhooks.worker import BackgroundWorker
 
 log = logging.getLogger(__name__)
 
 ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
            experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
-           ad_spend, stats, analytics, overview, insights)
+           ad_spend, stats, overview, insights)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),
@@ -105,22 +103,21 @@ def document_permissions(app: FastAPI) -> None:
 
 
 def create_app(settings: Settings | None = None, *, with_collector: bool = True,
-               webhook_worker: bool | None = None, config: ApiConfig | None = None) -> FastAPI:
+               webhook_worker: bool | None = None) -> FastAPI:
     """Build the ASGI app. The collector's spool and shipper start with the app.
 
     Args:
         webhook_worker: Run webhook deliveries in a background thread; None reads
             ``LODESTONE_WEBHOOKS_WORKER`` (default on).
-        config: API limits; None reads them from the environment (``ApiConfig.from_env``).
     """
     settings = settings or get_settings()
-    config = config or ApiConfig.from_env()
     engine = make_engine(settings.resolved_metadata_url)
-    state = State(settings, make_session_factory(engine), config)
+    state = State(settings, make_session_factory(engine))
     collector = Collector(settings, state.sessions, lambda: open_warehouse(settings))
-    run_worker = config.webhook_worker if webhook_worker is None else webhook_worker
-    worker = BackgroundWorker(state.sessions, retention=dt.timedelta(
-        days=settings.webhooks_retention_days)) if run_worker else None
+    run_worker = settings.webhooks_worker if webhook_worker is None else webhook_worker
+    worker = BackgroundWorker(
+        state.sessions, retention=dt.timedelta(days=settings.webhooks_retention_days),
+        allow_private=settings.webhooks_allow_private) if run_worker else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -158,8 +155,8 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     for module in ROUTERS:
         app.include_router(module.router)
     app.include_router(ad_spend.upload_router)
-    app.add_middleware(BodyLimitMiddleware, limit=config.max_body_bytes,
-                       overrides={"/v1/ad-spend/import": config.upload_max_bytes},
+    app.add_middleware(BodyLimitMiddleware, limit=settings.api_max_body_bytes,
+                       overrides={"/v1/ad-spend/import": settings.api_upload_max_bytes},
                        exclude={"/v1/events"})  # the collector's route has its own limit
     if with_collector:
         for route in collector.routes():

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from fastapi import Query
 
 from app_api.errors import APIError
-from kernel.metadata.tenancy import TenantSession
+from app_api.tenancy import TenantSession
 
 M = TypeVar("M")
 

@@ -7,7 +7,10 @@ import json
 import math
 from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from kernel.metadata.enums import ConsentMode, Role
 
 T = TypeVar("T")
 
@@ -80,6 +83,8 @@ Email = Annotated[str, StringConstraints(
     strip_whitespace=True, to_lower=True, max_length=320,
     pattern=r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=ID_PATTERN)]
+#: An id in a URL path (``/v1/magnets/{magnet_id}``); a malformed one is a 422, never a query.
+PathId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 JSONObject = Annotated[dict[str, Any], AfterValidator(_json_object)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Money = Annotated[float, Field(allow_inf_nan=False, ge=0, le=1e12)]  # non-negative amounts
@@ -104,3 +109,25 @@ class Page(BaseModel, Generic[T]):
 
     data: list[T]
     next_cursor: str | None = Field(None, description="Opaque; null on the last page.")
+
+
+# -- response models shared by several routers ---------------------------------------------
+
+class OrganizationOut(Out):
+    id: str
+    name: str
+    slug: str
+    consent_mode: ConsentMode
+    settings: dict[str, Any]
+    created_at: dt.datetime
+
+
+class UserOut(Out):
+    id: str
+    org_id: str
+    email: str
+    name: str
+    role: Role
+    is_active: bool
+    last_login_at: dt.datetime | None
+    created_at: dt.datetime

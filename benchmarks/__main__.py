@@ -15,6 +15,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+#: Modules here that are not benchmarks (golden-file generators, subprocess runners).
+NOT_BENCHMARKS = frozenset({"attribution_golden", "gbstats_golden", "gbstats_sequential_runner"})
 REFERENCE_VENVS = {
     "gbstats": ["gbstats==0.8.0"],
     "ca": ["channelattribution==2.2.5", "matplotlib"],
@@ -50,17 +52,16 @@ def main() -> int:
     plan: list[tuple[str, list[str]]] = []
     gb = reference_python("gbstats")
     ca = reference_python("ca")
-    candidates = {
-        "ingest": [],
-        "pipelines": [],
-        "api": [],
+    extras = {
         "stats_validation": ["--gbstats-python", gb] if gb else [],
-        "promotion_validation": [],
         "attribution": ["--ca-python", ca] if ca else [],
     }
-    for name, extra in candidates.items():
-        if (HERE / f"{name}.py").exists() and (not args.only or name in args.only):
-            plan.append((name, extra))
+    for path in sorted(HERE.glob("*.py")):
+        name = path.stem
+        if name.startswith("_") or name in NOT_BENCHMARKS:
+            continue
+        if not args.only or name in args.only:
+            plan.append((name, extras.get(name, [])))
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     failed = []

@@ -105,7 +105,7 @@ def database(postgres: bool) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{tmp}/metadata.db"
         return
-    from kernel.metadata.testing import DEFAULT_POSTGRES_URL, postgres_schema_url
+    from tests.metadata_db import DEFAULT_POSTGRES_URL, postgres_schema_url
 
     url = os.environ.get("LODESTONE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
     with postgres_schema_url(url, prefix="lodestone_bench") as schema_url:

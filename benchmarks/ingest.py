@@ -5,7 +5,7 @@
 * pixel: wrk against ``GET /p.gif`` of the real collector (``lodestone collector``) and of a
   bare Starlette route returning the same GIF, same server and worker count, rounds
   interleaved; the ratio is the median of the per-round ratios.
-* latency: the open-loop generator (ingestion/loadgen.py) at 70 % of the collector's
+* latency: the open-loop generator (benchmarks/loadgen.py) at 70 % of the collector's
   measured pixel rate; p50/p99 beside the bare route at the same rate.
 * batch: wrk POSTing 100-event batches to ``/e`` (durability on: 2xx only after fsync), beside
   a bare route that only reads the same bodies; then the time until every acknowledged
@@ -178,11 +178,11 @@ def interleaved(anchor_url: str, subject_url: str, rounds: int, seconds: float, 
 
 
 def open_loop(port: int, path: str, rate: float, seconds: float, connections: int) -> dict[str, float]:
-    """One open-loop run of ``ingestion.loadgen`` in its own small process (not this one,
+    """One open-loop run of ``benchmarks.loadgen`` in its own small process (not this one,
     whose large heap and engine threads would pause the reader and inflate latencies)."""
     import json
 
-    cmd = [sys.executable, "-m", "ingestion.loadgen", str(port), str(rate), str(seconds), path,
+    cmd = [sys.executable, "-m", "benchmarks.loadgen", str(port), str(rate), str(seconds), path,
            "--connections", str(connections), "--header", f"User-Agent: {UA}"]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True, timeout=seconds + 60)
     return dict(json.loads(out.stdout))

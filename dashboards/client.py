@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from kernel.settings import load_settings
+
 
 class ApiError(RuntimeError):
     """The API answered with an error; ``message`` is the API's own explanation."""
@@ -18,19 +20,14 @@ class ApiError(RuntimeError):
         self.details = details or []
 
 
-def _settings_default(name: str) -> str:
-    from kernel.settings import get_settings
-
-    return str(getattr(get_settings(), name))
-
-
 class LodestoneClient:
     """A caller of the API with one credential (an API key or a bearer token from sign-in)."""
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None,
                  timeout: float = 20.0) -> None:
-        self.base_url = (base_url or _settings_default("api_url")).rstrip("/")
-        self.api_key = api_key if api_key is not None else _settings_default("dashboard_api_key")
+        settings = load_settings()  # not cached: each Streamlit run sees the current values
+        self.base_url = (base_url or settings.api_url).rstrip("/")
+        self.api_key = settings.dashboard_api_key if api_key is None else api_key
         self.timeout = timeout
 
     def _headers(self) -> dict[str, str]:

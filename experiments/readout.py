@@ -2,7 +2,7 @@
 
 A unit is a visitor with an ``exposure`` event for the experiment (its first exposure fixes
 its arm). A conversion on a binomial metric is the metric's event after that exposure that
-belongs to the experiment (:data:`BELONGS`, the rule ``experiment_results`` follows too);
+belongs to the experiment (the ``belongs`` SQL macro, shared with ``experiment_results``);
 the ``revenue`` metric is the visitor's purchase value after exposure, from purchases that
 belong to it (continuous: sum and sum of squares per arm, so the statistics get revenue per
 visitor and its variance).
@@ -20,41 +20,35 @@ from kernel.warehouse import Warehouse
 
 REVENUE_METRICS = frozenset({"revenue", "purchase_value"})
 
-#: Which events count for an experiment: tagged with it; or untagged and on its magnet, or on
-#: no magnet at all (a purchase, a server-side event). Events tagged with another experiment
-#: or on another magnet belong to those.
-BELONGS = ("(experiment_id = {exp:String} OR (experiment_id = ''"
-           " AND (magnet_id = '' OR magnet_id = {magnet:String})))")
-
+#: Per arm: exposed visitors (their first exposure fixes the arm), converted visitors, and
+#: revenue after exposure. Which events count is the ``belongs`` macro
+#: (warehouse_sql/models/macros/experiments.sql), shared with ``experiment_results``.
 ARMS_SQL = """
-SELECT x.variant AS variant,
-       count() AS users,
-       sum(a.converted) AS conversions,
-       sum(a.revenue) AS revenue_sum,
-       sum(a.revenue * a.revenue) AS revenue_sum_squares
-FROM (
+{%- from 'macros/experiments.sql' import belongs %}
+WITH exposed AS (
     SELECT visitor_id, argMin(variant, ts) AS variant, min(ts) AS exposed_at
     FROM {{ source('events') }}
     WHERE org_id = {org:String} AND experiment_id = {exp:String} AND event = 'exposure'
       AND ts <= {until:DateTime64(3, 'UTC')}
     GROUP BY visitor_id
-) AS x
+)
+SELECT x.variant AS variant,
+       count() AS users,
+       sum(a.converted) AS conversions,
+       sum(a.revenue) AS revenue_sum,
+       sum(a.revenue * a.revenue) AS revenue_sum_squares
+FROM exposed AS x
 LEFT JOIN (
     SELECT e.visitor_id AS visitor_id,
            toUInt8(countIf(ev.event = {metric:String}) > 0) AS converted,
            sumIf(ev.value, ev.event = 'purchase') AS revenue
-    FROM (
-        SELECT visitor_id, min(ts) AS exposed_at
-        FROM {{ source('events') }}
-        WHERE org_id = {org:String} AND experiment_id = {exp:String} AND event = 'exposure'
-          AND ts <= {until:DateTime64(3, 'UTC')}
-        GROUP BY visitor_id
-    ) AS e
+    FROM exposed AS e
     INNER JOIN (
         SELECT visitor_id, event, value, ts
         FROM {{ source('events') }}
         WHERE org_id = {org:String} AND event IN ({metric:String}, 'purchase')
-          AND ts <= {until:DateTime64(3, 'UTC')} AND """ + BELONGS + """
+          AND ts <= {until:DateTime64(3, 'UTC')}
+          AND {{ belongs('{exp:String}', '{magnet:String}') }}
     ) AS ev ON ev.visitor_id = e.visitor_id
     WHERE ev.ts >= e.exposed_at
     GROUP BY e.visitor_id

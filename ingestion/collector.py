@@ -28,13 +28,13 @@ from ingestion.columns import rows_to_block
 from ingestion.enrich import SaltStore, parse_user_agent
 from ingestion.frames import ARROW_MIN_ROWS, encode_frame, read_table
 from ingestion.intake import GIF, GIF_HEADERS, Intake, Static, error
-from ingestion.options import CollectorOptions
 from ingestion.ratelimit import Limit, RateLimiter
 from ingestion.registry import Registry
 from ingestion.shipper import Shipper
 from ingestion.snippet import Asset, load_assets
 from ingestion.spool import Spool, spool_usage
 from kernel.events import make_row
+from kernel.metadata import revisions
 from kernel.settings import Settings
 from kernel.warehouse import Warehouse
 
@@ -55,7 +55,6 @@ class Collector:
         warehouse_factory: Callable[[], Warehouse],
     ) -> None:
         self.settings = settings
-        self.options = CollectorOptions.from_settings(settings)
         self.registry = Registry(session_factory, inline_reload=False)
         self.warehouse_factory = warehouse_factory
         self.salts = SaltStore(settings.data_path / "salts", settings.secret_key)
@@ -70,19 +69,20 @@ class Collector:
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
-        s, o = self.settings, self.options
+        s = self.settings
         self.spool = Spool(
             s.spool_dir, commit_ms=s.spool_commit_ms, segment_bytes=s.spool_segment_bytes,
             seal_ms=s.spool_seal_ms, quota_bytes=s.spool_quota_bytes,
         )
         self.shipper = Shipper(s.spool_dir, self.warehouse_factory, own_slot_dir=self.spool.dir)
         self.limiter = RateLimiter(
-            Limit(o.rate_limit_org_eps, o.rate_limit_org_burst),
-            Limit(o.rate_limit_ip_rps, o.rate_limit_ip_burst),
+            Limit(s.rate_limit_org_eps, s.rate_limit_org_burst),
+            Limit(s.rate_limit_ip_rps, s.rate_limit_ip_burst),
             redis_url=s.redis_url, secret=s.secret_key,
         )
         self.intake = Intake(self.registry, self.spool, self.salts, self.limiter)
         await asyncio.to_thread(self.registry.reload)
+        revisions.add_change_listener(self.registry.reload)  # this process's own commits
         await asyncio.to_thread(self._warm_up)
         self._ship_task = asyncio.create_task(self._ship_loop())
         # Everything loaded so far lives as long as the process: keep it out of the cyclic
@@ -112,7 +112,7 @@ class Collector:
 
     async def _ship_loop(self) -> None:
         assert self.spool is not None and self.shipper is not None
-        interval = self.options.ship_interval_ms / 1000.0
+        interval = self.settings.ship_interval_ms / 1000.0
         last_housekeeping = 0.0
         while not self._stopping:
             await asyncio.sleep(interval)
@@ -149,6 +149,7 @@ class Collector:
     async def stop(self) -> None:
         """Drain: finish pending commits, seal, ship what we can, release the slot."""
         self._stopping = True
+        revisions.remove_change_listener(self.registry.reload)
         if self._ship_task:
             await self._ship_task
         if self.spool and self.shipper:
@@ -190,7 +191,7 @@ class Collector:
     async def config(self, request: Request) -> Response:
         """GET /c.json?site= — consent mode, cookieless id and experiments for the snippet."""
         assert self.intake is not None
-        return await self.intake.config(request, int(self.options.config_max_age_s))
+        return await self.intake.config(request, int(self.settings.config_max_age_s))
 
     async def preflight(self, request: Request) -> Response:
         """OPTIONS /e — CORS preflight for origins some site allows."""

@@ -29,7 +29,8 @@ from kernel.schema import ARROW_SCHEMA, COLUMN_NAMES, FLAG_TS_CLAMPED
 (E_EVENT, E_TS, E_ID, E_VISITOR, E_SESSION, E_MAGNET, E_EXPERIMENT, E_VARIANT, E_URL,
  E_REFERRER, E_UTM_SOURCE, E_UTM_MEDIUM, E_UTM_CAMPAIGN, E_UTM_TERM, E_UTM_CONTENT, E_VALUE,
  E_PROPS, E_COUNTRY) = range(len(EVENT_FIELDS))
-assert EVENT_FIELDS[E_COUNTRY] == "country" and EVENT_FIELDS[E_ID] == "event_id"
+if EVENT_FIELDS[E_COUNTRY] != "country" or EVENT_FIELDS[E_ID] != "event_id":
+    raise RuntimeError("ingestion.columns' field positions disagree with kernel.events")
 
 _props_encoder = msgspec.json.Encoder()
 _V4 = bytes((x & 0x0F) | 0x40 for x in range(256))  # UUID version nibble := 4
@@ -37,7 +38,7 @@ _RFC = bytes((x & 0x3F) | 0x80 for x in range(256))  # UUID variant bits := 10
 
 
 @dataclass(slots=True)
-class Context:
+class RequestFacts:
     """What one request contributes to every one of its events."""
 
     org_id: str
@@ -113,7 +114,8 @@ def _ids(col: Sequence[Any]) -> bytes:
 
 
 @lru_cache(maxsize=65536)
-def _channel(referrer: str, source: str, medium: str, url: str) -> str:
+def cached_channel(referrer: str, source: str, medium: str, url: str) -> str:
+    """``channel_of`` on the URL's host, cached (the same referrers and pages repeat)."""
     return channel_of(referrer, source, medium, page_host(url))
 
 
@@ -130,7 +132,7 @@ def channels(referrers: Sequence[str], sources: Sequence[str], mediums: Sequence
     if "referral" in out:
         for i, ch in enumerate(out):
             if ch == "referral" and not (sources[i] or mediums[i]):
-                out[i] = _channel(referrers[i], "", "", urls[i])
+                out[i] = cached_channel(referrers[i], "", "", urls[i])
     return out
 
 
@@ -159,7 +161,7 @@ def _utm_from_url(t: list[Any]) -> None:
 
 
 def build_block(
-    events: Sequence[InEvent | LaxEvent], ctx: Context
+    events: Sequence[InEvent | LaxEvent], ctx: RequestFacts
 ) -> tuple[Block | None, list[tuple[int, str]]]:
     """Columns for ``events``; returns the block and (position, reason) for refused events."""
     n = len(events)

@@ -14,7 +14,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ingestion.columns import Block, Context, build_block
+from ingestion.columns import Block, RequestFacts, build_block
 from ingestion.enrich import SaltStore, parse_user_agent
 from ingestion.metrics import TALLY
 from ingestion.ratelimit import RateLimiter, retry_after
@@ -84,7 +84,7 @@ class Intake:
         return self.limiter.local(org_id, ip, cost)
 
     def _context(self, request: Request, org_id: str, site_id: str, ua: str, *,
-                 server_side: bool, trust_ids: bool) -> Context:
+                 server_side: bool, trust_ids: bool) -> RequestFacts:
         ip = request.client.host if request.client else ""
         browser, os_name, device, _ = parse_user_agent(ua)
         salts = self.salts
@@ -93,7 +93,7 @@ class Intake:
             return salts.visitor_id(org_id, ip, ua)
 
         country = request.headers.get("cf-ipcountry", "")[:2].upper()
-        return Context(
+        return RequestFacts(
             org_id, site_id, now_ms(), browser, os_name, device, country,
             FLAG_SERVER_SIDE if server_side else 0,
             PAST_SKEW_MS_SERVER if server_side else PAST_SKEW_MS_BROWSER,

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Scope, Send
 
-from ingestion.columns import Block, Context, _channel, new_ids, utm_from_url
+from ingestion.columns import Block, RequestFacts, cached_channel, new_ids, utm_from_url
 from ingestion.enrich import parse_user_agent
 from ingestion.intake import GIF, GIF_HEADERS, Static, gif_headers
 from ingestion.metrics import TALLY
@@ -72,7 +72,7 @@ def scan_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return out
 
 
-def pixel_block(f: dict[str, str], ctx: Context) -> Block | str:
+def pixel_block(f: dict[str, str], ctx: RequestFacts) -> Block | str:
     """The one-event block for the pixel's fields, or why they are unacceptable."""
     event = f.get("event") or "pageview"
     if event not in EVENT_TYPES:
@@ -105,7 +105,7 @@ def pixel_block(f: dict[str, str], ctx: Context) -> Block | str:
     return Block(1, eid, (ctx.org_id, ctx.site_id, received, ctx.device, ctx.browser, ctx.os), [
         [ts], [event], [visitor or ctx.cookieless_id()], [g("session_id", "")],
         [g("magnet_id", "")], [g("experiment_id", "")], [g("variant", "")], [url], [referrer],
-        *[[u] for u in utm], [_channel(referrer, utm[0], utm[1], url if referrer else "")],
+        *[[u] for u in utm], [cached_channel(referrer, utm[0], utm[1], url if referrer else "")],
         [g("country", "").upper() or ctx.country], [value], [""], [flags],
     ])
 
@@ -148,7 +148,7 @@ async def answer(intake: Intake, scope: Scope) -> Answer:
     if "url" not in f:
         f["url"] = h.get("referer", "")
     org_id, salts = site.org_id, intake.salts
-    ctx = Context(site.org_id, site.site_id, now_ms(), browser, os_name, device,
+    ctx = RequestFacts(site.org_id, site.site_id, now_ms(), browser, os_name, device,
                   h.get("country", "")[:2].upper(), 0, PAST_SKEW_MS_BROWSER,
                   site.consent_mode != "cookieless", lambda: salts.visitor_id(org_id, ip, ua))
     block = pixel_block(f, ctx)

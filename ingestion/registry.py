@@ -3,8 +3,14 @@
 Lookups on the request path are dictionary hits; a miss triggers at most one reload every
 ``min_reload_s`` so a newly created site or key starts working within a second or two. The
 snapshot also holds, per organization, the experiment configuration the snippet assigns
-from (already JSON-encoded), refreshed every ``ttl_s``: a promotion reaches browsers within
-that time plus the config's cache lifetime.
+from (already JSON-encoded).
+
+Staleness is bounded by :mod:`kernel.metadata.revisions`: a commit that changes a site, key,
+user, organization or experiment reloads the registry of the committing process before the
+commit returns (the collector registers :meth:`Registry.reload` as a change listener), and
+:meth:`Registry.refresh`, called once a second, compares the organizations' revision
+fingerprint and reloads when it moved: a revoked key or deleted site is refused in every
+other process within about two seconds. ``ttl_s`` is only the backstop.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.metadata.enums import ExperimentStatus
 from kernel.metadata.models import ApiKey, Experiment, Organization, Site
+from kernel.metadata.revisions import fingerprint
 from kernel.metadata.tokens import split_api_key, verify_api_secret
 
 log = logging.getLogger(__name__)
@@ -49,6 +56,7 @@ class Snapshot:
     org_sites: dict[str, str] = field(default_factory=dict)  # org_id -> first site_id
     experiments: dict[str, bytes] = field(default_factory=dict)  # org_id -> JSON list
     loaded_at: float = 0.0
+    revision: tuple[int, int] = (-1, -1)  # kernel.metadata.revisions.fingerprint
 
 
 def experiment_config(exp: Experiment) -> dict[str, Any] | None:
@@ -83,6 +91,7 @@ class Registry:
     def reload(self) -> Snapshot:
         snap = Snapshot(loaded_at=time.monotonic())
         with self.sessions() as s:
+            snap.revision = fingerprint(s)  # first: a change racing the load reloads again
             consent = dict(s.execute(sa.select(Organization.id, Organization.consent_mode)).all())
             for site in s.scalars(sa.select(Site)):
                 snap.sites[site.site_key] = SiteInfo(
@@ -106,9 +115,16 @@ class Registry:
         return snap
 
     def refresh(self) -> bool:
-        """Reload if the snapshot expired or a lookup missed (blocking; call it in a thread)."""
+        """Reload if the metadata changed, the snapshot expired or a lookup missed
+        (blocking; call it in a thread, about once a second)."""
         age = time.monotonic() - self._snap.loaded_at
-        if age > self.ttl_s or (self._missed and age > self.min_reload_s):
+        try:
+            with self.sessions() as s:
+                changed = fingerprint(s) != self._snap.revision
+        except Exception:  # metadata DB briefly away: keep serving the cache
+            log.warning("registry revision check failed; serving the cached snapshot")
+            return False
+        if changed or age > self.ttl_s or (self._missed and age > self.min_reload_s):
             self._missed = False
             try:
                 self.reload()

@@ -42,20 +42,6 @@ class ShipStats:
     last_batch_rows: int = 0
 
 
-def segment_token(path: Path) -> str:
-    """Insert token of a single segment (kept for tools that ship one segment)."""
-    return f"{path.parent.name}-{path.stem}"
-
-
-def ship_segment(path: Path, warehouse: Warehouse) -> int:
-    """Insert one sealed segment and delete it. Returns the number of events shipped."""
-    table = read_table([path])
-    if table.num_rows:
-        warehouse.insert_events(table, segment_token(path))
-    path.unlink()
-    return table.num_rows
-
-
 def _write_intent(path: Path, token: str, names: list[str]) -> None:
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:

@@ -21,24 +21,13 @@ from typing import IO
 
 import pyarrow as pa
 
-from ingestion.columns import Block, rows_to_block
-from ingestion.frames import ARROW_MIN_ROWS, encode_frame, read_frames, read_table
-from kernel.events import Row
+from ingestion.columns import Block
+from ingestion.frames import encode_frame
+from kernel.durable import fsync_dir
 
 log = logging.getLogger(__name__)
-__all__ = ["ARROW_MIN_ROWS", "Spool", "SpoolFull", "encode_frame", "read_frames", "read_table"]
-
-
 class SpoolFull(Exception):
     """The spool's disk quota is used up; the caller answers 503 with Retry-After."""
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def acquire_slot(root: Path, max_slots: int = 64) -> tuple[int, IO[str]]:
@@ -116,7 +105,7 @@ class Spool:
     def _open_segment(self) -> None:
         self._path = self.dir / f"{time.time_ns()}.open"
         self._fh = open(self._path, "ab", buffering=0)  # noqa: SIM115
-        _fsync_dir(self.dir)  # the segment's name survives a power cut, not just a crash
+        fsync_dir(self.dir)  # the segment's name survives a power cut, not just a crash
         self._opened_at = time.monotonic()
         self._size = 0
 
@@ -265,12 +254,6 @@ class Spool:
         finally:
             self._task = None
 
-    def sync_append(self, rows: list[Row]) -> None:
-        """Blocking append for tools (simulator, tests) outside an event loop."""
-        self.check_quota()
-        if self._write_and_sync([rows_to_block(rows)]):
-            raise ValueError("rows could not be encoded")
-
     async def drain(self) -> None:
         """Wait for pending commits, then seal the open segment."""
         while self._task is not None:
@@ -282,6 +265,3 @@ class Spool:
         self.seal()
         self._writer.shutdown(wait=True)
         self._lock.close()
-
-    def sealed_segments(self) -> list[Path]:
-        return sorted(self.dir.glob("*.sealed"))

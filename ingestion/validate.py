@@ -32,7 +32,8 @@ EventName = Literal[
     "pageview", "magnet_view", "exposure", "form_start", "lead", "confirmed", "click",
     "purchase", "custom",
 ]
-assert set(EventName.__args__) == EVENT_TYPES, "EventName must list kernel.schema.EventType"  # type: ignore[attr-defined]
+if set(EventName.__args__) != EVENT_TYPES:  # type: ignore[attr-defined]
+    raise RuntimeError("ingestion.validate.EventName must list kernel.schema.EventType")
 Value = Annotated[float, Meta(ge=-MAX_VALUE, le=MAX_VALUE)]  # rejects NaN and +-inf too
 
 
@@ -91,7 +92,8 @@ class LaxEvent(msgspec.Struct, omit_defaults=True, gc=False):
     country: str = ""
 
 
-assert InEvent.__struct_fields__ == LaxEvent.__struct_fields__
+if InEvent.__struct_fields__ != LaxEvent.__struct_fields__:
+    raise RuntimeError("InEvent and LaxEvent must declare the same fields")
 EVENT_FIELDS: tuple[str, ...] = InEvent.__struct_fields__
 
 

@@ -60,13 +60,13 @@ class Settings(BaseSettings):
     api_url: str = Field(
         "http://127.0.0.1:8000", description="Base URL of the API, used by the dashboards."
     )
+    dashboard_api_key: str = Field(
+        "", description="API key the dashboards use without a sign-in (kiosk); empty: people sign in."
+    )
     api_host: str = Field("127.0.0.1", description="Interface the API and collector bind to.")
     api_port: int = Field(8000, ge=1, le=65535, description="Port of the API and collector.")
     dagster_port: int = Field(3000, ge=1, le=65535, description="Port of the Dagster webserver.")
     dashboard_port: int = Field(8501, ge=1, le=65535, description="Port of the Streamlit dashboards.")
-    dashboard_api_key: str = Field(
-        "", description="API key the dashboards use without a sign-in (kiosk); empty: people sign in."
-    )
     spool_commit_ms: float = Field(
         0.0, ge=0, le=1000,
         description="Extra wait before a group commit that follows an idle spell, milliseconds.",

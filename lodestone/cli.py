@@ -1,4 +1,8 @@
-"""``lodestone`` — the command line of the product. ``lodestone <command> --help`` for each."""
+"""``lodestone`` — the command line of the product. ``lodestone <command> --help`` for each.
+
+Imports are lazy: each command imports what it needs (Dagster, chDB, the web stack) when
+it runs, so ``--help`` and the small commands start fast (figures: benchmarks/cli.py).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,18 @@ import os
 import random
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from kernel.settings import SettingsError, get_settings
+if TYPE_CHECKING:
+    from kernel.settings import Settings
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+def get_settings() -> Settings:
+    from kernel.settings import get_settings as cached
+
+    return cached()
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
@@ -87,15 +99,29 @@ def _cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema_ready() -> bool:
+    """Servers refuse to start on a database `lodestone init` has not (fully) migrated."""
+    from kernel.metadata.db import schema_problem
+
+    problem = schema_problem(get_settings().resolved_metadata_url)
+    if problem:
+        print(f"lodestone: {problem}", file=sys.stderr)
+    return problem is None
+
+
 def _cmd_serve(args: argparse.Namespace) -> int:
     from lodestone.server import run_server
 
+    if not _schema_ready():
+        return 2
     return run_server("app_api.asgi:app", args.host, args.port, args.workers, args.server)
 
 
 def _cmd_collector(args: argparse.Namespace) -> int:
     from lodestone.server import run_server
 
+    if not _schema_ready():
+        return 2
     return run_server("ingestion.asgi:app", args.host, args.port, args.workers, args.server)
 
 
@@ -107,7 +133,10 @@ def _cmd_up(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     settings_help = "Settings come from LODESTONE_* environment variables (see docs/settings.md)."
-    p = argparse.ArgumentParser(prog="lodestone", description=__doc__, epilog=settings_help)
+    p = argparse.ArgumentParser(prog="lodestone", description=__doc__.split("\n\n")[0],
+                                epilog=settings_help)
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="show libraries' INFO logs (Alembic, Dagster, HTTP) on the console")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("up", help="initialize, seed demo data and run every service")
@@ -153,8 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from kernel.settings import SettingsError
+
     try:
         get_settings()
     except SettingsError as exc:

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
+from kernel.metadata.db import make_engine, make_session_factory, migrate
 from kernel.settings import Settings, get_settings
 from tests.helpers import make_settings
 
@@ -24,3 +27,16 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     get_settings.cache_clear()
     yield s
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def domain_session(tmp_path: Path) -> Iterator[Session]:
+    """A session on a freshly migrated SQLite metadata database, for domain-service tests
+    that need no HTTP client (content.workflow, leads.service, webhooks.endpoints)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'domain.db'}")
+    migrate(engine)
+    try:
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()

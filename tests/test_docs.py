@@ -41,3 +41,29 @@ def test_every_command_has_help(command: str) -> None:
     assert "usage: lodestone" in out.stdout
     if command != "compact" and command != "init":
         assert "--" in out.stdout  # documents at least one option
+
+
+SHIPPED = ("kernel", "lodestone", "ingestion", "webhooks", "pipelines", "experiments",
+           "app_api", "dashboards", "content", "orchestration")
+
+
+def test_only_settings_reads_lodestone_variables() -> None:
+    """One Settings object: no module reads a ``LODESTONE_*`` variable from the environment
+    by itself (kernel/settings.py builds and exports them; the CLI may set DAGSTER_*)."""
+    offenders = []
+    for package in SHIPPED:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == ROOT / "kernel" / "settings.py" or "migrations" in path.parts:
+                continue
+            text = path.read_text()
+            if ("environ" in text or "getenv" in text) and '"LODESTONE_' in text:
+                offenders.append(str(path.relative_to(ROOT)))
+    assert not offenders, f"read these through kernel.settings.Settings: {offenders}"
+
+
+def test_readme_lists_every_top_level_folder() -> None:
+    readme = (ROOT / "README.md").read_text()
+    folders = sorted(p.name for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith(".")
+                     and any(p.rglob("*.py")))
+    missing = [f for f in folders if f"| `{f}/` |" not in readme]
+    assert not missing, f"add these folders to the README's table: {missing}"

@@ -8,19 +8,17 @@ import io
 import math
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from app_api.deps import Context, PermAnalytics, PermWrite
-from app_api.errors import APIError, conflict, not_found
+from app_api.errors import APIError, conflict
 from app_api.pagination import CursorQuery, LimitQuery, paginate
-from app_api.schemas import ID_PATTERN, Date, In, Label, Money, Name, Out, Page, QueryText
-from kernel.metadata.audit import snapshot
+from app_api.schemas import Date, In, Label, Money, Name, Out, Page, PathId, QueryText
 from kernel.metadata.models import AdSpend
 
 router = APIRouter(prefix="/v1/ad-spend", tags=["ad spend"])
 
-SpendId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 CSV_REQUIRED = ("date", "channel", "amount")
 MAX_CSV_ROWS = 100_000
@@ -84,10 +82,7 @@ def create_ad_spend(body: AdSpendIn, ctx: PermWrite) -> AdSpend:
     if _find(ctx, body.date, body.channel, body.campaign) is not None:
         raise conflict(f"spend for {body.date} / {body.channel} / {body.campaign!r} exists; "
                        "delete it or re-import with CSV to replace it")
-    row = ctx.db.add(AdSpend(**body.model_dump()))
-    ctx.db.flush()
-    ctx.audit("ad_spend.created", "ad_spend", row.id, None, snapshot(row))
-    ctx.db.commit()
+    row = ctx.create(AdSpend(**body.model_dump()), "ad_spend")
     return row
 
 
@@ -166,19 +161,13 @@ def import_ad_spend(
 
 
 @router.get("/{spend_id}", response_model=AdSpendOut)
-def get_ad_spend(spend_id: SpendId, ctx: PermAnalytics) -> AdSpend:
+def get_ad_spend(spend_id: PathId, ctx: PermAnalytics) -> AdSpend:
     """One spend row."""
-    row = ctx.db.get(AdSpend, spend_id)
-    if row is None:
-        raise not_found("ad spend row", spend_id)
-    return row
+    return ctx.get(AdSpend, spend_id, "ad spend row")
 
 
 @router.delete("/{spend_id}", status_code=204)
-def delete_ad_spend(spend_id: SpendId, ctx: PermWrite) -> Response:
+def delete_ad_spend(spend_id: PathId, ctx: PermWrite) -> Response:
     """Delete one spend row."""
-    row = ctx.db.get(AdSpend, spend_id)
-    if row is None:
-        raise not_found("ad spend row", spend_id)
-    ctx.delete(row, "ad_spend")
+    ctx.delete(ctx.get(AdSpend, spend_id, "ad spend row"), "ad_spend")
     return Response(status_code=204)

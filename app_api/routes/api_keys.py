@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import Field, field_validator
 
 from app_api.deps import Context, PermTeam
-from app_api.errors import APIError, conflict, not_found
+from app_api.errors import APIError, conflict
 from app_api.pagination import CursorQuery, LimitQuery, paginate
-from app_api.schemas import ID_PATTERN, In, Name, Out, Page
-from kernel.metadata.audit import snapshot
+from app_api.schemas import In, Name, Out, Page, PathId
 from kernel.metadata.models import ApiKey
 from kernel.metadata.tokens import generate_api_key
 from kernel.metadata.types import utcnow
 from kernel.permissions import ALL_PERMISSIONS, unknown_permissions
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
-log = logging.getLogger(__name__)
-
-KeyId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 
 
 class ApiKeyIn(In):
@@ -57,10 +51,7 @@ class ApiKeyCreated(ApiKeyOut):
 
 
 def _get(ctx: Context, key_id: str) -> ApiKey:
-    key = ctx.db.get(ApiKey, key_id)
-    if key is None:
-        raise not_found("API key", key_id)
-    return key
+    return ctx.get(ApiKey, key_id, "API key")
 
 
 @router.get("", response_model=Page[ApiKeyOut])
@@ -85,33 +76,23 @@ def create_api_key(body: ApiKeyIn, ctx: PermTeam) -> ApiKeyCreated:
                        f"you cannot grant {beyond[0]}: a key gets at most your own permissions")
     new = generate_api_key("live" if body.mode == "live" else "test")
     creator = ctx.principal.actor if ctx.principal.actor_type == "user" else None
-    key = ctx.db.add(ApiKey(name=body.name, prefix=new.prefix, secret_hash=new.secret_hash,
-                            scopes=body.scopes, created_by=creator))
-    ctx.db.flush()
-    ctx.audit("api_key.created", "api_key", key.id, None, snapshot(key))
-    ctx.db.commit()
+    key = ctx.create(ApiKey(name=body.name, prefix=new.prefix, secret_hash=new.secret_hash,
+                            scopes=body.scopes, created_by=creator), "api_key")
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), token=new.token)
 
 
 @router.get("/{key_id}", response_model=ApiKeyOut)
-def get_api_key(key_id: KeyId, ctx: PermTeam) -> ApiKey:
+def get_api_key(key_id: PathId, ctx: PermTeam) -> ApiKey:
     """One API key (prefix, scopes, last use; not the secret)."""
     return _get(ctx, key_id)
 
 
 @router.post("/{key_id}/revoke", response_model=ApiKeyOut)
-def revoke_api_key(key_id: KeyId, ctx: PermTeam) -> ApiKey:
+def revoke_api_key(key_id: PathId, ctx: PermTeam) -> ApiKey:
     """Revoke a key at once; requests with it answer 401 from now on."""
     key = _get(ctx, key_id)
     if key.revoked_at is not None:
         raise conflict(f"API key {key.prefix} is already revoked")
-    before = snapshot(key)
-    key.revoked_at = utcnow()
-    ctx.db.flush()
-    ctx.audit("api_key.revoked", "api_key", key.id, before, snapshot(key))
-    ctx.db.commit()
-    try:
-        ctx.state.registry.reload()  # the collector in this process stops accepting it now
-    except Exception:  # the registry refreshes itself within seconds anyway
-        log.warning("registry reload after revoking %s failed", key.prefix, exc_info=True)
+    # the collector in this process reloads on commit (kernel.metadata.revisions)
+    ctx.update(key, "api_key", {"revoked_at": utcnow()}, action="revoked")
     return key

@@ -5,18 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from app_api.deps import PermTeam
-from app_api.errors import not_found
 from app_api.pagination import CursorQuery, LimitQuery, paginate
-from app_api.schemas import ID_PATTERN, AwareDatetime, Out, Page, QueryText
+from app_api.schemas import AwareDatetime, Out, Page, PathId, QueryText
 from kernel.metadata.enums import ActorType
 from kernel.metadata.models import AuditLog
 
 router = APIRouter(prefix="/v1/audit-log", tags=["audit log"])
-
-EntryId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 
 
 class AuditEntryOut(Out):
@@ -68,9 +65,6 @@ def list_audit_log(
 
 
 @router.get("/{entry_id}", response_model=AuditEntryOut)
-def get_audit_entry(entry_id: EntryId, ctx: PermTeam) -> AuditLog:
+def get_audit_entry(entry_id: PathId, ctx: PermTeam) -> AuditLog:
     """One audit entry."""
-    entry = ctx.db.get(AuditLog, entry_id)
-    if entry is None:
-        raise not_found("audit entry", entry_id)
-    return entry
+    return ctx.get(AuditLog, entry_id, "audit entry")

@@ -21,8 +21,7 @@ from app_api.auth.passwords import (
 )
 from app_api.deps import Authenticated, SessionDep, State, StateDep, client_ip
 from app_api.errors import APIError
-from app_api.routes.common import OrganizationOut, UserOut
-from app_api.schemas import Email, In, Slug
+from app_api.schemas import Email, In, OrganizationOut, Slug, UserOut
 from kernel.metadata.audit import Actor, hash_ip, record
 from kernel.metadata.enums import ActorType
 from kernel.metadata.models import Organization, User
@@ -108,7 +107,7 @@ def login(body: LoginIn, request: Request, response: Response, state: StateDep,
           session: SessionDep) -> LoginOut:
     """Sign in with email and password; sets an HttpOnly session cookie and a CSRF cookie."""
     user, org = _authenticate(body, request, state, session)
-    ttl = state.config.session_ttl_s
+    ttl = state.settings.api_session_ttl_s
     token, claims = sessions.issue(state.settings.secret_key, user_id=user.id, org_id=org.id,
                                    password_hash=user.password_hash, kind="cookie", ttl_s=ttl,
                                    now=int(time.time()))
@@ -127,7 +126,7 @@ def login(body: LoginIn, request: Request, response: Response, state: StateDep,
 def token(body: LoginIn, request: Request, state: StateDep, session: SessionDep) -> TokenOut:
     """Sign in with email and password; returns a short-lived bearer token (no cookie)."""
     user, org = _authenticate(body, request, state, session)
-    ttl = state.config.token_ttl_s
+    ttl = state.settings.api_token_ttl_s
     value, claims = sessions.issue(state.settings.secret_key, user_id=user.id, org_id=org.id,
                                    password_hash=user.password_hash, kind="bearer", ttl_s=ttl,
                                    now=int(time.time()))

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import Field
 
 from app_api.deps import Context, PermPromote, PermWrite
 from app_api.errors import APIError
 from app_api.routes.experiments import ExperimentOut, get_experiment
-from app_api.schemas import ID_PATTERN, In, JSONObject, Key, LongText
+from app_api.schemas import In, JSONObject, Key, LongText, PathId
 from experiments import lifecycle
 from kernel.metadata.models import Experiment
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
-
-ExperimentId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 
 
 class ReasonIn(In):
@@ -53,14 +50,14 @@ def _reason(body: ReasonIn | WinnerIn | None) -> dict[str, object]:
 
 
 @router.post("/{experiment_id}/start", response_model=ExperimentOut)
-def start_experiment(experiment_id: ExperimentId, ctx: PermWrite) -> Experiment:
+def start_experiment(experiment_id: PathId, ctx: PermWrite) -> Experiment:
     """Start assigning visitors (draft -> running)."""
     return _run(ctx, experiment_id,
                 lambda e: lifecycle.start(ctx.db.session, e, ctx.actor))
 
 
 @router.post("/{experiment_id}/stop", response_model=ExperimentOut)
-def stop_experiment(experiment_id: ExperimentId, ctx: PermWrite,
+def stop_experiment(experiment_id: PathId, ctx: PermWrite,
                     body: ReasonIn | None = None) -> Experiment:
     """Stop assigning visitors without choosing a winner (running -> stopped)."""
     return _run(ctx, experiment_id,
@@ -68,7 +65,7 @@ def stop_experiment(experiment_id: ExperimentId, ctx: PermWrite,
 
 
 @router.post("/{experiment_id}/promote", response_model=ExperimentOut)
-def promote_experiment(experiment_id: ExperimentId, body: WinnerIn,
+def promote_experiment(experiment_id: PathId, body: WinnerIn,
                        ctx: PermPromote) -> Experiment:
     """Serve the winner to everyone (running|stopped -> promoted)."""
     return _run(ctx, experiment_id, lambda e: lifecycle.promote(
@@ -76,7 +73,7 @@ def promote_experiment(experiment_id: ExperimentId, body: WinnerIn,
 
 
 @router.post("/{experiment_id}/override-winner", response_model=ExperimentOut)
-def override_experiment_winner(experiment_id: ExperimentId, body: WinnerIn,
+def override_experiment_winner(experiment_id: PathId, body: WinnerIn,
                                ctx: PermPromote) -> Experiment:
     """A person picks the winner, also replacing an automatic promotion."""
     return _run(ctx, experiment_id, lambda e: lifecycle.override_winner(
@@ -84,7 +81,7 @@ def override_experiment_winner(experiment_id: ExperimentId, body: WinnerIn,
 
 
 @router.post("/{experiment_id}/rollback", response_model=ExperimentOut)
-def rollback_experiment(experiment_id: ExperimentId, ctx: PermPromote,
+def rollback_experiment(experiment_id: PathId, ctx: PermPromote,
                         body: ReasonIn | None = None) -> Experiment:
     """Serve the control to everyone again (running|stopped|promoted -> rolled_back)."""
     return _run(ctx, experiment_id, lambda e: lifecycle.rollback(

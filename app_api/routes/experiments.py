@@ -5,21 +5,32 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from app_api.deps import Context, PermRead, PermWrite
 from app_api.errors import APIError, conflict, not_found
 from app_api.pagination import CursorQuery, LimitQuery, paginate
-from app_api.schemas import ID_PATTERN, Finite, Id, In, Key, Label, LongText, Name, Out, Page, Url
+from app_api.schemas import (
+    ID_PATTERN,
+    Finite,
+    Id,
+    In,
+    Key,
+    Label,
+    LongText,
+    Name,
+    Out,
+    Page,
+    PathId,
+    Url,
+)
 from experiments.lifecycle import validate_variants
-from kernel.metadata.audit import snapshot
 from kernel.metadata.enums import ExperimentStatus
 from kernel.metadata.models import Experiment, LeadMagnet
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
 
-ExperimentId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 ExperimentKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 Metric = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 #: Fields that define what is being tested; they change only before the test starts.
@@ -87,10 +98,7 @@ class ExperimentPatch(In):
 
 def get_experiment(ctx: Context, experiment_id: str) -> Experiment:
     """The caller's experiment or 404."""
-    exp = ctx.db.get(Experiment, experiment_id)
-    if exp is None:
-        raise not_found("experiment", experiment_id)
-    return exp
+    return ctx.get(Experiment, experiment_id, "experiment")
 
 
 def _check_design(ctx: Context, values: dict[str, Any]) -> None:
@@ -128,21 +136,17 @@ def create_experiment(body: ExperimentIn, ctx: PermWrite) -> Experiment:
     _check_design(ctx, values)
     if ctx.db.scalar(ctx.db.select(Experiment).where(Experiment.key == body.key)) is not None:
         raise conflict(f"an experiment with key {body.key!r} already exists")
-    exp = ctx.db.add(Experiment(**values, status=ExperimentStatus.DRAFT))
-    ctx.db.flush()
-    ctx.audit("experiment.created", "experiment", exp.id, None, snapshot(exp))
-    ctx.db.commit()
-    return exp
+    return ctx.create(Experiment(**values, status=ExperimentStatus.DRAFT), "experiment")
 
 
 @router.get("/{experiment_id}", response_model=ExperimentOut)
-def read_experiment(experiment_id: ExperimentId, ctx: PermRead) -> Experiment:
+def read_experiment(experiment_id: PathId, ctx: PermRead) -> Experiment:
     """One experiment with its status, winner and latest decision."""
     return get_experiment(ctx, experiment_id)
 
 
 @router.patch("/{experiment_id}", response_model=ExperimentOut)
-def update_experiment(experiment_id: ExperimentId, body: ExperimentPatch,
+def update_experiment(experiment_id: PathId, body: ExperimentPatch,
                       ctx: PermWrite) -> Experiment:
     """Edit an experiment; its design (variants, metrics, targeting) only while in draft."""
     exp = get_experiment(ctx, experiment_id)
@@ -156,17 +160,12 @@ def update_experiment(experiment_id: ExperimentId, body: ExperimentPatch,
         raise conflict(f"{', '.join(design)} cannot change once an experiment has started "
                        f"(it is {ExperimentStatus(exp.status).value}); create a new experiment")
     _check_design(ctx, changes)
-    before = snapshot(exp)
-    for field, value in changes.items():
-        setattr(exp, field, value)
-    ctx.db.flush()
-    ctx.audit("experiment.updated", "experiment", exp.id, before, snapshot(exp))
-    ctx.db.commit()
+    ctx.update(exp, "experiment", changes)
     return exp
 
 
 @router.delete("/{experiment_id}", status_code=204)
-def delete_experiment(experiment_id: ExperimentId, ctx: PermWrite) -> Response:
+def delete_experiment(experiment_id: PathId, ctx: PermWrite) -> Response:
     """Delete an experiment that never started."""
     exp = get_experiment(ctx, experiment_id)
     if exp.status != ExperimentStatus.DRAFT:

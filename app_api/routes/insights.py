@@ -13,12 +13,12 @@ import datetime as dt
 from typing import Annotated, Any
 
 import polars as pl
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app_api.deps import PermAnalytics
 from app_api.routes.experiments import get_experiment
-from app_api.schemas import ID_PATTERN
+from app_api.schemas import PathId
 from experiments.stats import VariantData, analyze
 from pipelines.analytics.credit import PATHS_SQL
 from pipelines.attribution.markov import absorption, build_chain, removal_effects
@@ -26,7 +26,6 @@ from pipelines.attribution.paths import encode
 
 router = APIRouter(prefix="/v1/insights", tags=["insights"])
 
-ExperimentId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 METHODS = ("sequential", "fixed", "bayesian")
 
 
@@ -65,7 +64,7 @@ def _comparison_row(look: dt.date, method: str, c: Any, arm: VariantData, srm: f
 
 
 @router.get("/experiments/{experiment_id}/readout", response_model=Readout)
-def experiment_readout(experiment_id: ExperimentId, ctx: PermAnalytics) -> dict[str, Any]:
+def experiment_readout(experiment_id: PathId, ctx: PermAnalytics) -> dict[str, Any]:
     """Every daily look of an experiment under the sequential and fixed-horizon methods (and
     Bayesian chance to beat and expected loss at the latest look), on the experiment_results
     asset's counts."""

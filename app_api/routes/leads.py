@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from app_api.deps import PermEvents, PermExport, PermTeam
-from app_api.errors import conflict, not_found
+from app_api.deps import Context, PermEvents, PermExport, PermTeam
 from app_api.pagination import CursorQuery, LimitQuery, paginate
 from app_api.schemas import (
     ID_PATTERN,
@@ -27,14 +26,13 @@ from app_api.schemas import (
     Label,
     Out,
     Page,
+    PathId,
 )
-from kernel.metadata.models import Lead, LeadMagnet
-from kernel.metadata.outbox import enqueue
-from kernel.metadata.tenancy import TenantSession
+from kernel.metadata.models import Lead
+from leads import service
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
-LeadId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 CSV_COLUMNS = ("id", "created_at", "magnet_id", "variant", "email", "name", "consent",
                "confirmed_at", "visitor_id", "utm_source", "utm_medium", "utm_campaign")
 EXPORT_BATCH = 1000
@@ -94,14 +92,6 @@ class LeadFilters(BaseModel):
 Filters = Annotated[LeadFilters, Query()]
 
 
-def lead_summary(lead: Lead) -> dict[str, Any]:
-    """The lead as it appears in webhook payloads."""
-    return {"id": lead.id, "magnet_id": lead.magnet_id, "variant": lead.variant,
-            "email": lead.email, "name": lead.name, "consent": lead.consent,
-            "fields": lead.fields, "utm": lead.utm,
-            "created_at": lead.created_at.isoformat() if lead.created_at else None}
-
-
 @router.get("", response_model=Page[LeadOut])
 def list_leads(ctx: PermExport, filters: Filters, cursor: str | None = CursorQuery,
                limit: int = LimitQuery) -> dict[str, object]:
@@ -113,16 +103,7 @@ def list_leads(ctx: PermExport, filters: Filters, cursor: str | None = CursorQue
 @router.post("", response_model=LeadOut, status_code=201)
 def create_lead(body: LeadIn, ctx: PermEvents) -> Lead:
     """Record an opt-in from your own server (emits lead.created)."""
-    if ctx.db.get(LeadMagnet, body.magnet_id) is None:
-        raise not_found("magnet", body.magnet_id)
-    dup = ctx.db.scalar(ctx.db.select(Lead).where(Lead.magnet_id == body.magnet_id,
-                                                  Lead.email == body.email))
-    if dup is not None:
-        raise conflict(f"{body.email} already opted in to this magnet (lead {dup.id})")
-    lead = ctx.db.add(Lead(**body.model_dump()))
-    ctx.db.flush()
-    ctx.audit("lead.created", "lead", lead.id, None, {"id": lead.id, "magnet_id": lead.magnet_id})
-    enqueue(ctx.db.session, ctx.org_id, "lead.created", {"lead": lead_summary(lead)})
+    lead = service.create_lead(ctx.db.session, ctx.org_id, ctx.actor, **body.model_dump())
     ctx.db.commit()
     return lead
 
@@ -134,13 +115,12 @@ def _csv_cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _export_rows(sessions: Any, org_id: str, filters: LeadFilters) -> Iterator[str]:
+def _export_rows(ctx: Context, filters: LeadFilters) -> Iterator[str]:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(CSV_COLUMNS)
     cursor: str | None = None
-    with sessions() as session:
-        db = TenantSession(session, org_id)
+    with ctx.tenant_session() as db:
         while True:
             rows, cursor = paginate(db, filters.apply(db.select(Lead)), Lead, cursor,
                                     EXPORT_BATCH)
@@ -161,31 +141,25 @@ def _export_rows(sessions: Any, org_id: str, filters: LeadFilters) -> Iterator[s
             responses={200: {"content": {"text/csv": {}}, "description": "CSV, one lead a row."}})
 def export_leads(ctx: PermExport, filters: Filters) -> StreamingResponse:
     """Download leads as CSV (same filters as the list); the export is audited."""
-    ctx.audit("leads.exported", "lead", None, None,
-              {"format": "csv", "filters": filters.model_dump(exclude_none=True)})
+    service.record_export(ctx.db.session, ctx.org_id, ctx.actor, "csv",
+                          filters.model_dump(exclude_none=True))
     ctx.db.commit()
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(
-        _export_rows(ctx.state.sessions, ctx.org_id, filters), media_type="text/csv",
+        _export_rows(ctx, filters), media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="leads-{stamp}.csv"'})
 
 
 @router.get("/{lead_id}", response_model=LeadOut)
-def get_lead(lead_id: LeadId, ctx: PermExport) -> Lead:
+def get_lead(lead_id: PathId, ctx: PermExport) -> Lead:
     """One lead."""
-    lead = ctx.db.get(Lead, lead_id)
-    if lead is None:
-        raise not_found("lead", lead_id)
-    return lead
+    return ctx.get(Lead, lead_id, "lead")
 
 
 @router.delete("/{lead_id}", status_code=204)
-def delete_lead(lead_id: LeadId, ctx: PermTeam) -> Response:
+def delete_lead(lead_id: PathId, ctx: PermTeam) -> Response:
     """Erase a lead (right to erasure); the audit entry keeps no personal data."""
-    lead = ctx.db.get(Lead, lead_id)
-    if lead is None:
-        raise not_found("lead", lead_id)
-    # no personal data in the audit entry
-    ctx.delete(lead, "lead", {"id": lead.id, "magnet_id": lead.magnet_id, "created_at": lead.created_at})
+    service.erase_lead(ctx.db.session, ctx.get(Lead, lead_id, "lead"), ctx.actor)
+    ctx.db.commit()
     return Response(status_code=204)
 

@@ -6,21 +6,31 @@ import datetime as dt
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from app_api.deps import Context, PermRead, PermWrite
-from app_api.errors import conflict, not_found
+from app_api.errors import conflict
 from app_api.pagination import CursorQuery, LimitQuery, paginate
-from app_api.schemas import ID_PATTERN, Id, In, JSONObject, Money, Name, Out, Page, QueryText, Slug
-from kernel.metadata.audit import snapshot
+from app_api.schemas import (
+    ID_PATTERN,
+    Id,
+    In,
+    JSONObject,
+    Money,
+    Name,
+    Out,
+    Page,
+    PathId,
+    QueryText,
+    Slug,
+)
+from content import magnets
 from kernel.metadata.enums import MagnetStatus, MagnetType
-from kernel.metadata.models import Experiment, Lead, LeadMagnet, MagnetVariant, Site
+from kernel.metadata.models import Experiment, Lead, LeadMagnet
 
 router = APIRouter(prefix="/v1/magnets", tags=["magnets"])
 
-MagnetId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
-FROZEN_FIELDS = ("slug", "content", "design")
 
 
 class VariantOut(Out):
@@ -75,22 +85,7 @@ class MagnetPatch(In):
 
 def get_magnet(ctx: Context, magnet_id: str) -> LeadMagnet:
     """The caller's magnet or 404."""
-    magnet = ctx.db.get(LeadMagnet, magnet_id)
-    if magnet is None:
-        raise not_found("magnet", magnet_id)
-    return magnet
-
-
-def _check_site(ctx: Context, site_id: str | None) -> None:
-    if site_id is not None and ctx.db.get(Site, site_id) is None:
-        raise not_found("site", site_id)
-
-
-def _slug_free(ctx: Context, slug: str, magnet_id: str | None = None) -> None:
-    stmt = ctx.db.select(LeadMagnet).where(LeadMagnet.slug == slug)
-    existing = ctx.db.scalar(stmt)
-    if existing is not None and existing.id != magnet_id:
-        raise conflict(f"slug {slug!r} is already used by magnet {existing.id}")
+    return ctx.get(LeadMagnet, magnet_id, "magnet")
 
 
 @router.get("", response_model=Page[MagnetOut])
@@ -120,51 +115,30 @@ def list_magnets(
 @router.post("", response_model=MagnetDetail, status_code=201)
 def create_magnet(body: MagnetIn, ctx: PermWrite) -> LeadMagnet:
     """Create a magnet in draft."""
-    _check_site(ctx, body.site_id)
-    _slug_free(ctx, body.slug)
     creator = ctx.principal.actor if ctx.principal.actor_type == "user" else None
-    magnet = ctx.db.add(LeadMagnet(**body.model_dump(), status=MagnetStatus.DRAFT,
-                                   created_by=creator))
-    ctx.db.flush()
-    ctx.audit("magnet.created", "magnet", magnet.id, None, snapshot(magnet))
+    magnet = magnets.create_magnet(ctx.db.session, ctx.org_id, ctx.actor, body.model_dump(),
+                                   creator)
     ctx.db.commit()
     return magnet
 
 
 @router.get("/{magnet_id}", response_model=MagnetDetail)
-def read_magnet(magnet_id: MagnetId, ctx: PermRead) -> LeadMagnet:
+def read_magnet(magnet_id: PathId, ctx: PermRead) -> LeadMagnet:
     """One magnet with its variants."""
     return get_magnet(ctx, magnet_id)
 
 
 @router.patch("/{magnet_id}", response_model=MagnetDetail)
-def update_magnet(magnet_id: MagnetId, body: MagnetPatch, ctx: PermWrite) -> LeadMagnet:
+def update_magnet(magnet_id: PathId, body: MagnetPatch, ctx: PermWrite) -> LeadMagnet:
     """Edit a magnet; slug, content and design can change only while it is a draft."""
-    magnet = get_magnet(ctx, magnet_id)
-    changes = body.model_dump(exclude_unset=True)
-    frozen = [f for f in FROZEN_FIELDS if f in changes and changes[f] != getattr(magnet, f)]
-    if frozen and magnet.status != MagnetStatus.DRAFT:
-        raise conflict(
-            f"{', '.join(frozen)} of a {MagnetStatus(magnet.status).value} magnet cannot change; "
-            f"move it back to draft first (POST /v1/magnets/{magnet.id}/withdraw)")
-    for name in ("name", "slug", "content", "design"):
-        if name in changes and changes[name] is None:
-            changes.pop(name)
-    if "site_id" in changes:
-        _check_site(ctx, changes["site_id"])
-    if changes.get("slug"):
-        _slug_free(ctx, changes["slug"], magnet.id)
-    before = snapshot(magnet)
-    for field, value in changes.items():
-        setattr(magnet, field, value)
-    ctx.db.flush()
-    ctx.audit("magnet.updated", "magnet", magnet.id, before, snapshot(magnet))
+    magnet = magnets.update_magnet(ctx.db.session, get_magnet(ctx, magnet_id), ctx.actor,
+                                   body.model_dump(exclude_unset=True))
     ctx.db.commit()
     return magnet
 
 
 @router.delete("/{magnet_id}", status_code=204)
-def delete_magnet(magnet_id: MagnetId, ctx: PermWrite) -> Response:
+def delete_magnet(magnet_id: PathId, ctx: PermWrite) -> Response:
     """Delete a draft or archived magnet that has no leads and no experiments."""
     magnet = get_magnet(ctx, magnet_id)
     if magnet.status not in (MagnetStatus.DRAFT, MagnetStatus.ARCHIVED):
@@ -176,5 +150,3 @@ def delete_magnet(magnet_id: MagnetId, ctx: PermWrite) -> Response:
     ctx.delete(magnet, "magnet")
     return Response(status_code=204)
 
-
-__all__ = ["MagnetDetail", "MagnetOut", "MagnetVariant", "VariantOut", "get_magnet", "router"]

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from app_api.deps import Context, PermRead, PermTeam
-from app_api.errors import not_found
-from app_api.routes.common import OrganizationOut
-from app_api.schemas import ID_PATTERN, In, JSONObject, Name
+from app_api.schemas import In, JSONObject, Name, OrganizationOut, PathId
 from kernel.metadata.enums import ConsentMode
 from kernel.metadata.models import Organization
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
-
-OrgId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 
 
 class OrganizationPage(BaseModel):
@@ -31,10 +25,7 @@ class OrganizationPatch(In):
 
 
 def _own(ctx: Context, org_id: str) -> Organization:
-    org = ctx.db.get(Organization, org_id)
-    if org is None:
-        raise not_found("organization", org_id)
-    return org
+    return ctx.get(Organization, org_id, "organization")
 
 
 @router.get("", response_model=OrganizationPage)
@@ -44,13 +35,13 @@ def list_organizations(ctx: PermRead) -> OrganizationPage:
 
 
 @router.get("/{org_id}", response_model=OrganizationOut)
-def get_organization(org_id: OrgId, ctx: PermRead) -> Organization:
+def get_organization(org_id: PathId, ctx: PermRead) -> Organization:
     """Your organization (any other id answers 404)."""
     return _own(ctx, org_id)
 
 
 @router.patch("/{org_id}", response_model=OrganizationOut)
-def update_organization(org_id: OrgId, body: OrganizationPatch, ctx: PermTeam) -> Organization:
+def update_organization(org_id: PathId, body: OrganizationPatch, ctx: PermTeam) -> Organization:
     """Rename your organization or change its consent mode and settings."""
     org = _own(ctx, org_id)
     ctx.update(org, "organization", body.model_dump(exclude_unset=True, exclude_none=True))

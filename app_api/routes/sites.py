@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 from pydantic import Field, field_validator
 
 from app_api.deps import Context, PermRead, PermTeam
-from app_api.errors import not_found
 from app_api.pagination import CursorQuery, LimitQuery, paginate
-from app_api.schemas import ID_PATTERN, In, Name, Out, Page
-from kernel.metadata.audit import snapshot
+from app_api.schemas import In, Name, Out, Page, PathId
 from kernel.metadata.models import Site
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"])
 
-SiteId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$|^\*$")
 
 
@@ -63,10 +59,7 @@ class SiteOut(Out):
 
 
 def _get(ctx: Context, site_id: str) -> Site:
-    site = ctx.db.get(Site, site_id)
-    if site is None:
-        raise not_found("site", site_id)
-    return site
+    return ctx.get(Site, site_id, "site")
 
 
 @router.get("", response_model=Page[SiteOut])
@@ -80,21 +73,17 @@ def list_sites(ctx: PermRead, cursor: str | None = CursorQuery,
 @router.post("", response_model=SiteOut, status_code=201)
 def create_site(body: SiteIn, ctx: PermTeam) -> Site:
     """Add a site; its site_key goes into the snippet."""
-    site = ctx.db.add(Site(name=body.name, allowed_origins=body.allowed_origins))
-    ctx.db.flush()
-    ctx.audit("site.created", "site", site.id, None, snapshot(site))
-    ctx.db.commit()
-    return site
+    return ctx.create(Site(name=body.name, allowed_origins=body.allowed_origins), "site")
 
 
 @router.get("/{site_id}", response_model=SiteOut)
-def get_site(site_id: SiteId, ctx: PermRead) -> Site:
+def get_site(site_id: PathId, ctx: PermRead) -> Site:
     """One site."""
     return _get(ctx, site_id)
 
 
 @router.patch("/{site_id}", response_model=SiteOut)
-def update_site(site_id: SiteId, body: SitePatch, ctx: PermTeam) -> Site:
+def update_site(site_id: PathId, body: SitePatch, ctx: PermTeam) -> Site:
     """Rename a site or replace its allowed origins."""
     site = _get(ctx, site_id)
     ctx.update(site, "site", body.model_dump(exclude_unset=True, exclude_none=True))
@@ -102,7 +91,7 @@ def update_site(site_id: SiteId, body: SitePatch, ctx: PermTeam) -> Site:
 
 
 @router.delete("/{site_id}", status_code=204)
-def delete_site(site_id: SiteId, ctx: PermTeam) -> Response:
+def delete_site(site_id: PathId, ctx: PermTeam) -> Response:
     """Delete a site; its snippet stops being accepted (magnets stay, unlinked)."""
     site = _get(ctx, site_id)
     ctx.delete(site, "site")

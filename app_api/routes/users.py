@@ -5,22 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from app_api.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
 from app_api.deps import Context, PermTeam
-from app_api.errors import APIError, conflict, not_found
+from app_api.errors import APIError, conflict
 from app_api.pagination import CursorQuery, LimitQuery, paginate
-from app_api.routes.common import UserOut
-from app_api.schemas import ID_PATTERN, Email, In, Label, Page
+from app_api.schemas import Email, In, Label, Page, PathId, UserOut
 from kernel.metadata.audit import snapshot
 from kernel.metadata.enums import Role
 from kernel.metadata.models import User
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 
-UserId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 PasswordField = Field(None, min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
@@ -39,10 +37,7 @@ class UserPatch(In):
 
 
 def _get(ctx: Context, user_id: str) -> User:
-    user = ctx.db.get(User, user_id)
-    if user is None:
-        raise not_found("user", user_id)
-    return user
+    return ctx.get(User, user_id, "user")
 
 
 def _owner_guard(ctx: Context, *roles: Role | None) -> None:
@@ -87,13 +82,13 @@ def create_user(body: UserIn, ctx: PermTeam) -> User:
 
 
 @router.get("/{user_id}", response_model=UserOut)
-def get_user(user_id: UserId, ctx: PermTeam) -> User:
+def get_user(user_id: PathId, ctx: PermTeam) -> User:
     """One user."""
     return _get(ctx, user_id)
 
 
 @router.patch("/{user_id}", response_model=UserOut)
-def update_user(user_id: UserId, body: UserPatch, ctx: PermTeam) -> User:
+def update_user(user_id: PathId, body: UserPatch, ctx: PermTeam) -> User:
     """Change a user's name, role, active flag or password."""
     user = _get(ctx, user_id)
     _owner_guard(ctx, user.role, body.role)
@@ -118,7 +113,7 @@ def update_user(user_id: UserId, body: UserPatch, ctx: PermTeam) -> User:
 
 
 @router.delete("/{user_id}", status_code=204)
-def delete_user(user_id: UserId, ctx: PermTeam) -> Response:
+def delete_user(user_id: PathId, ctx: PermTeam) -> Response:
     """Remove a user (their past actions stay in the audit log)."""
     user = _get(ctx, user_id)
     _owner_guard(ctx, user.role)

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 from pydantic import Field
 
 from app_api.deps import Context, PermRead, PermWrite
 from app_api.errors import conflict, not_found
 from app_api.pagination import CursorQuery, LimitQuery, paginate
 from app_api.routes.magnets import VariantOut, get_magnet
-from app_api.schemas import ID_PATTERN, In, JSONObject, Key, Label, Page
-from kernel.metadata.audit import snapshot
+from app_api.schemas import In, JSONObject, Key, Label, Page, PathId
 from kernel.metadata.models import LeadMagnet, MagnetVariant
 
 router = APIRouter(prefix="/v1/magnets/{magnet_id}/variants", tags=["magnets"])
-
-MagnetId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
-VariantId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 
 
 class VariantIn(In):
@@ -51,7 +45,7 @@ def _only_control(ctx: Context, magnet: LeadMagnet, keep: MagnetVariant) -> None
 
 
 @router.get("", response_model=Page[VariantOut])
-def list_variants(magnet_id: MagnetId, ctx: PermRead, cursor: str | None = CursorQuery,
+def list_variants(magnet_id: PathId, ctx: PermRead, cursor: str | None = CursorQuery,
                   limit: int = LimitQuery) -> dict[str, object]:
     """Variants of one magnet."""
     magnet = get_magnet(ctx, magnet_id)
@@ -61,30 +55,27 @@ def list_variants(magnet_id: MagnetId, ctx: PermRead, cursor: str | None = Curso
 
 
 @router.post("", response_model=VariantOut, status_code=201)
-def create_variant(magnet_id: MagnetId, body: VariantIn, ctx: PermWrite) -> MagnetVariant:
+def create_variant(magnet_id: PathId, body: VariantIn, ctx: PermWrite) -> MagnetVariant:
     """Add a variant; its key must be unique within the magnet."""
     magnet = get_magnet(ctx, magnet_id)
     taken = ctx.db.scalar(ctx.db.select(MagnetVariant).where(
         MagnetVariant.magnet_id == magnet.id, MagnetVariant.key == body.key))
     if taken is not None:
         raise conflict(f"magnet already has a variant with key {body.key!r}")
-    variant = ctx.db.add(MagnetVariant(magnet_id=magnet.id, **body.model_dump()))
-    ctx.db.flush()
+    variant = MagnetVariant(magnet_id=magnet.id, **body.model_dump())
     if variant.is_control:
         _only_control(ctx, magnet, variant)
-    ctx.audit("variant.created", "variant", variant.id, None, snapshot(variant))
-    ctx.db.commit()
-    return variant
+    return ctx.create(variant, "variant")
 
 
 @router.get("/{variant_id}", response_model=VariantOut)
-def get_variant(magnet_id: MagnetId, variant_id: VariantId, ctx: PermRead) -> MagnetVariant:
+def get_variant(magnet_id: PathId, variant_id: PathId, ctx: PermRead) -> MagnetVariant:
     """One variant."""
     return _get(ctx, get_magnet(ctx, magnet_id), variant_id)
 
 
 @router.patch("/{variant_id}", response_model=VariantOut)
-def update_variant(magnet_id: MagnetId, variant_id: VariantId, body: VariantPatch,
+def update_variant(magnet_id: PathId, variant_id: PathId, body: VariantPatch,
                    ctx: PermWrite) -> MagnetVariant:
     """Edit a variant's name, content, design or control flag."""
     magnet = get_magnet(ctx, magnet_id)
@@ -96,7 +87,7 @@ def update_variant(magnet_id: MagnetId, variant_id: VariantId, body: VariantPatc
 
 
 @router.delete("/{variant_id}", status_code=204)
-def delete_variant(magnet_id: MagnetId, variant_id: VariantId, ctx: PermWrite) -> Response:
+def delete_variant(magnet_id: PathId, variant_id: PathId, ctx: PermWrite) -> Response:
     """Delete a variant."""
     magnet = get_magnet(ctx, magnet_id)
     variant = _get(ctx, magnet, variant_id)

@@ -5,20 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from app_api.deps import Context, PermTeam
-from app_api.errors import APIError, not_found
 from app_api.pagination import CursorQuery, LimitQuery, paginate
-from app_api.schemas import ID_PATTERN, Out, Page
-from app_api.webhooks.dispatch import next_attempt_number
+from app_api.schemas import ID_PATTERN, Out, Page, PathId
 from kernel.metadata.enums import DeliveryStatus
 from kernel.metadata.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
-from kernel.metadata.types import utcnow
+from webhooks import endpoints
 
 router = APIRouter(prefix="/v1/webhook-deliveries", tags=["webhooks"])
-
-DeliveryId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 
 
 class DeliveryOut(Out):
@@ -52,10 +48,7 @@ def _types(ctx: Context, deliveries: list[WebhookDelivery]) -> dict[str, str]:
 
 
 def _get(ctx: Context, delivery_id: str) -> WebhookDelivery:
-    delivery = ctx.db.get(WebhookDelivery, delivery_id)
-    if delivery is None:
-        raise not_found("webhook delivery", delivery_id)
-    return delivery
+    return ctx.get(WebhookDelivery, delivery_id, "webhook delivery")
 
 
 @router.get("", response_model=Page[DeliveryOut])
@@ -81,27 +74,18 @@ def list_deliveries(
 
 
 @router.get("/{delivery_id}", response_model=DeliveryOut)
-def read_delivery(delivery_id: DeliveryId, ctx: PermTeam) -> DeliveryOut:
+def read_delivery(delivery_id: PathId, ctx: PermTeam) -> DeliveryOut:
     """One delivery attempt with the receiver's status and (truncated) response."""
     delivery = _get(ctx, delivery_id)
     return _out(delivery, _types(ctx, [delivery]))
 
 
 @router.post("/{delivery_id}/redeliver", response_model=DeliveryOut, status_code=202)
-def redeliver(delivery_id: DeliveryId, ctx: PermTeam) -> DeliveryOut:
+def redeliver(delivery_id: PathId, ctx: PermTeam) -> DeliveryOut:
     """Send the same event (same webhook-id) to the same endpoint again, now."""
     original = _get(ctx, delivery_id)
-    endpoint = ctx.db.get(WebhookEndpoint, original.endpoint_id)
-    if endpoint is None or not endpoint.is_active:
-        raise APIError(409, "conflict", "the endpoint is disabled; re-enable it with PATCH "
-                       f"/v1/webhook-endpoints/{original.endpoint_id} is_active=true first")
-    attempt = next_attempt_number(ctx.db.session, original.endpoint_id, original.outbox_event_id)
-    delivery = ctx.db.add(WebhookDelivery(
-        endpoint_id=original.endpoint_id, outbox_event_id=original.outbox_event_id,
-        attempt=attempt, status=DeliveryStatus.PENDING, next_attempt_at=utcnow()))
-    ctx.db.flush()
-    ctx.audit("webhook_delivery.redelivered", "webhook_delivery", delivery.id, None,
-              {"of": original.id, "attempt": attempt, "event_id": original.outbox_event_id})
+    endpoint = ctx.get(WebhookEndpoint, original.endpoint_id, "webhook endpoint")
+    delivery = endpoints.redeliver(ctx.db.session, original, endpoint, ctx.actor)
     ctx.db.commit()
-    ctx.state.wake_webhooks()
+    ctx.wake_webhooks()
     return _out(delivery, _types(ctx, [delivery]))

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, field_validator
 
 from app_api.deps import Context, PermTeam
-from app_api.errors import APIError, conflict, not_found
+from app_api.errors import APIError
 from app_api.pagination import CursorQuery, LimitQuery, paginate
-from app_api.schemas import ID_PATTERN, In, LongText, Out, Page, Url
-from app_api.webhooks.ssrf import UnsafeTargetError, check_static
-from kernel.metadata.audit import snapshot
-from kernel.metadata.enums import DeliveryStatus
-from kernel.metadata.models import WebhookDelivery, WebhookEndpoint
-from kernel.metadata.outbox import EVENT_TYPES, enqueue
+from app_api.schemas import In, LongText, Out, Page, PathId, Url
+from kernel.metadata.models import WebhookEndpoint
+from kernel.metadata.outbox import EVENT_TYPES
 from kernel.metadata.types import utcnow
+from webhooks import endpoints
+from webhooks.ssrf import UnsafeTargetError, check_static
 
 router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
-
-EndpointId = Annotated[str, Path(max_length=64, pattern=ID_PATTERN)]
 
 
 def _event_types(value: list[str] | None) -> list[str] | None:
@@ -33,14 +29,15 @@ def _event_types(value: list[str] | None) -> list[str] | None:
     return sorted(set(value))
 
 
-def _url(value: str | None) -> str | None:
-    if value is None:
-        return None
+def check_url(ctx: Context, url: str | None) -> None:
+    """422 unless ``url`` may receive webhooks (the SSRF guard's static checks)."""
+    if url is None:
+        return
     try:
-        check_static(value)
+        check_static(url, allow_private=ctx.settings.webhooks_allow_private)
     except UnsafeTargetError as exc:
-        raise ValueError(exc.reason) from None
-    return value
+        raise APIError(422, "invalid", f"body.url: {exc.reason}",
+                       [{"field": "body.url", "message": exc.reason}]) from None
 
 
 class EndpointIn(In):
@@ -50,7 +47,6 @@ class EndpointIn(In):
                                    description="Empty: every event type.")
 
     _v_types = field_validator("event_types")(_event_types)
-    _v_url = field_validator("url")(_url)
 
 
 class EndpointPatch(In):
@@ -60,7 +56,6 @@ class EndpointPatch(In):
     is_active: bool | None = Field(None, description="true re-enables a disabled endpoint.")
 
     _v_types = field_validator("event_types")(_event_types)
-    _v_url = field_validator("url")(_url)
 
 
 class EndpointOut(Out):
@@ -90,10 +85,7 @@ class RotateIn(In):
 
 
 def get_endpoint(ctx: Context, endpoint_id: str) -> WebhookEndpoint:
-    endpoint = ctx.db.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None:
-        raise not_found("webhook endpoint", endpoint_id)
-    return endpoint
+    return ctx.get(WebhookEndpoint, endpoint_id, "webhook endpoint")
 
 
 @router.get("", response_model=Page[EndpointOut])
@@ -110,26 +102,24 @@ def list_endpoints(ctx: PermTeam, is_active: bool | None = None,
 @router.post("", response_model=EndpointCreated, status_code=201)
 def create_endpoint(body: EndpointIn, ctx: PermTeam) -> EndpointCreated:
     """Add an endpoint; the response holds its signing secret."""
-    endpoint = ctx.db.add(WebhookEndpoint(**body.model_dump()))
-    ctx.db.flush()
-    ctx.audit("webhook_endpoint.created", "webhook_endpoint", endpoint.id, None,
-              snapshot(endpoint))
-    ctx.db.commit()
+    check_url(ctx, body.url)
+    endpoint = ctx.create(WebhookEndpoint(**body.model_dump()), "webhook_endpoint")
     return EndpointCreated(**EndpointOut.model_validate(endpoint).model_dump(),
                            secret=endpoint.secret)
 
 
 @router.get("/{endpoint_id}", response_model=EndpointOut)
-def read_endpoint(endpoint_id: EndpointId, ctx: PermTeam) -> WebhookEndpoint:
+def read_endpoint(endpoint_id: PathId, ctx: PermTeam) -> WebhookEndpoint:
     """One endpoint."""
     return get_endpoint(ctx, endpoint_id)
 
 
 @router.patch("/{endpoint_id}", response_model=EndpointOut)
-def update_endpoint(endpoint_id: EndpointId, body: EndpointPatch,
+def update_endpoint(endpoint_id: PathId, body: EndpointPatch,
                     ctx: PermTeam) -> WebhookEndpoint:
     """Change URL, description, event types; is_active=true re-enables a disabled endpoint."""
     endpoint = get_endpoint(ctx, endpoint_id)
+    check_url(ctx, body.url)
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if body.is_active:
         changes.update(disabled_at=None, failing_since=None)
@@ -140,7 +130,7 @@ def update_endpoint(endpoint_id: EndpointId, body: EndpointPatch,
 
 
 @router.delete("/{endpoint_id}", status_code=204)
-def delete_endpoint(endpoint_id: EndpointId, ctx: PermTeam) -> Response:
+def delete_endpoint(endpoint_id: PathId, ctx: PermTeam) -> Response:
     """Delete an endpoint and its delivery log."""
     endpoint = get_endpoint(ctx, endpoint_id)
     ctx.delete(endpoint, "webhook_endpoint")
@@ -148,7 +138,7 @@ def delete_endpoint(endpoint_id: EndpointId, ctx: PermTeam) -> Response:
 
 
 @router.get("/{endpoint_id}/secret", response_model=SecretOut)
-def read_endpoint_secret(endpoint_id: EndpointId, ctx: PermTeam) -> SecretOut:
+def read_endpoint_secret(endpoint_id: PathId, ctx: PermTeam) -> SecretOut:
     """The signing secret (whsec_…) to verify deliveries with."""
     endpoint = get_endpoint(ctx, endpoint_id)
     return SecretOut(secret=endpoint.secret,
@@ -156,39 +146,20 @@ def read_endpoint_secret(endpoint_id: EndpointId, ctx: PermTeam) -> SecretOut:
 
 
 @router.post("/{endpoint_id}/rotate-secret", response_model=SecretOut)
-def rotate_endpoint_secret(endpoint_id: EndpointId, ctx: PermTeam,
+def rotate_endpoint_secret(endpoint_id: PathId, ctx: PermTeam,
                            body: RotateIn | None = None) -> SecretOut:
     """New secret; the old one keeps signing (a second signature) for grace_hours."""
     endpoint = get_endpoint(ctx, endpoint_id)
-    grace = dt.timedelta(hours=body.grace_hours if body else 24)
-    now = utcnow()
-    endpoint.rotate_secret(now, grace)
-    ctx.db.flush()
-    ctx.audit("webhook_endpoint.secret_rotated", "webhook_endpoint", endpoint.id, None,
-              {"previous_secret_expires_at": endpoint.previous_secret_expires_at})
+    endpoints.rotate_secret(ctx.db.session, endpoint, ctx.actor,
+                            dt.timedelta(hours=body.grace_hours if body else 24))
     ctx.db.commit()
     return SecretOut(secret=endpoint.secret,
                      previous_secret_expires_at=endpoint.previous_secret_expires_at)
 
 
 @router.post("/{endpoint_id}/test", status_code=202, response_model=dict[str, str])
-def send_test_event(endpoint_id: EndpointId, ctx: PermTeam) -> dict[str, str]:
+def send_test_event(endpoint_id: PathId, ctx: PermTeam) -> dict[str, str]:
     """Queue a webhook.test event to this endpoint only; watch its deliveries."""
-    endpoint = get_endpoint(ctx, endpoint_id)
-    if not endpoint.is_active:
-        raise APIError(409, "conflict", "endpoint is disabled; PATCH is_active=true first")
-    event = enqueue(ctx.db.session, ctx.org_id, "webhook.test",
-                    {"endpoint_id": endpoint.id, "message": "Hello from Lodestone"})
-    now = utcnow()
-    event.dispatched_at = now  # delivered to this endpoint only, not fanned out
-    delivery = ctx.db.add(WebhookDelivery(endpoint_id=endpoint.id, outbox_event_id=event.id,
-                                          attempt=1, status=DeliveryStatus.PENDING,
-                                          next_attempt_at=now))
-    ctx.db.flush()
-    ctx.audit("webhook_endpoint.tested", "webhook_endpoint", endpoint.id, None,
-              {"event_id": event.id, "delivery_id": delivery.id})
+    delivery = endpoints.send_test(ctx.db.session, get_endpoint(ctx, endpoint_id), ctx.actor)
     ctx.db.commit()
-    return {"event_id": event.id, "delivery_id": delivery.id}
-
-
-__all__ = ["conflict", "get_endpoint", "router"]
+    return {"event_id": delivery.outbox_event_id, "delivery_id": delivery.id}

@@ -79,6 +79,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     ``expire_on_commit=False``: objects stay readable after commit, so a route can commit
     and then serialize what it wrote without another round trip.
     """
+    from kernel.metadata import revisions  # noqa: F401  (registers the config-revision bump)
+
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
@@ -112,6 +114,37 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str | None:
     """Newest revision shipped with the code."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def schema_problem(url: str) -> str | None:
+    """None when the database at ``url`` is at the code's head revision, else one line that
+    says what is wrong and what to run (never a traceback: servers print it and exit)."""
+    shown = make_url(url).render_as_string(hide_password=True)
+    if url.startswith("sqlite") and not Path(make_url(url).database or "").exists():
+        return f"no metadata database at {shown}; run `lodestone init` first"
+    engine = make_engine(url)
+    try:
+        current = current_revision(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        return f"cannot read the metadata database at {shown} ({exc.__class__.__name__}); " \
+               "check LODESTONE_METADATA_URL, then run `lodestone init`"
+    finally:
+        engine.dispose()
+    head = head_revision()
+    if current == head:
+        return None
+    if current is None:
+        return f"the metadata database at {shown} has no Lodestone schema; run `lodestone init`"
+    script = ScriptDirectory.from_config(alembic_config())
+    try:
+        missing = list(script.iterate_revisions(head, current))
+    except Exception:  # alembic raises several types for a revision it does not know
+        return (f"the metadata database at {shown} is at revision {current}, which this "
+                f"version of Lodestone does not know (newest here: {head}); upgrade Lodestone")
+    names = ", ".join(f"{r.revision} ({(r.doc or '').splitlines()[0].rstrip('.')})"
+                      for r in reversed(missing))
+    return (f"the metadata database at {shown} is at revision {current}; this code needs "
+            f"{head}. Missing migrations: {names}. Run `lodestone init` to apply them")
 
 
 def _with_alembic(url_or_engine: str | sa.URL | Engine, run: Any) -> None:

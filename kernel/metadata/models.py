@@ -61,6 +61,8 @@ class Organization(CreatedAt, Base):
         server_default=ConsentMode.COOKIELESS.value,
     )
     settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: Bumped with every change to what the collector caches (kernel.metadata.revisions).
+    config_revision: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
 
 class User(OrgScoped, CreatedAt, Base):

@@ -1,24 +1,20 @@
 """The transactional outbox: domain events written with the change they describe.
 
 ``enqueue`` adds an ``OutboxEvent`` to the caller's session; the webhook worker
-(``app_api.webhooks.worker``) fans committed events out to subscribed endpoints. Every
+(``webhooks.worker``) fans committed events out to subscribed endpoints. Every
 event type is listed in ``EVENT_TYPES`` and documented in ``docs/webhooks.md`` (a test
 checks both).
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from kernel.metadata.models import OutboxEvent
-
-log = logging.getLogger(__name__)
+from kernel.metadata.signals import CommitSignal
 
 #: Every event type that can be emitted, with a one-line meaning.
 EVENT_TYPES: dict[str, str] = {
@@ -33,9 +29,8 @@ EVENT_TYPES: dict[str, str] = {
     "webhook.test": "A test event sent on request to one endpoint.",
 }
 
-_PENDING_KEY = "lodestone.outbox_pending"
-_listeners: list[Callable[[], None]] = []
-_listeners_lock = threading.Lock()
+#: Fired after a commit that enqueued events (wakes the in-process webhook worker).
+ENQUEUED = CommitSignal("outbox")
 
 
 class UnknownEventTypeError(ValueError):
@@ -61,38 +56,17 @@ def enqueue(session: Session, org_id: str, event_type: str, data: dict[str, Any]
     row = OutboxEvent(org_id=org_id, event_type=event_type, payload=data)
     session.add(row)
     session.flush()
-    session.info[_PENDING_KEY] = True
+    ENQUEUED.mark(session)
     return row
 
 
-def add_commit_listener(callback: Callable[[], None]) -> None:
+def add_commit_listener(callback: Callable[[], object]) -> None:
     """Call ``callback`` (no arguments) after each commit that enqueued events.
 
     In-process wake-up only (the worker also polls), so delivery starts right away.
     """
-    with _listeners_lock:
-        _listeners.append(callback)
+    ENQUEUED.connect(callback)
 
 
-def remove_commit_listener(callback: Callable[[], None]) -> None:
-    with _listeners_lock:
-        if callback in _listeners:
-            _listeners.remove(callback)
-
-
-@event.listens_for(Session, "after_commit")
-def _wake_listeners(session: Session) -> None:
-    if not session.info.pop(_PENDING_KEY, False):
-        return
-    with _listeners_lock:
-        callbacks = list(_listeners)
-    for callback in callbacks:
-        try:
-            callback()
-        except Exception:  # a listener must never break the committing code
-            log.exception("outbox commit listener failed")
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+def remove_commit_listener(callback: Callable[[], object]) -> None:
+    ENQUEUED.disconnect(callback)

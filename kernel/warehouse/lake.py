@@ -25,17 +25,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from kernel.durable import fsync_dir
+
 MANIFEST = "_manifest.json"
 LOCK = "_manifest.lock"
 GRACE_SECONDS = 600.0
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
@@ -48,7 +42,7 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 @dataclass(frozen=True)
@@ -97,7 +91,7 @@ class LakeTable:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.dir / MANIFEST)
-        _fsync_dir(self.dir)
+        fsync_dir(self.dir)
 
     @contextmanager
     def _locked(self) -> Iterator[dict[str, Any]]:

@@ -17,10 +17,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from clickhouse_connect.driver.client import Client
 
+from kernel.durable import fsync_dir
 from kernel.schema import ARROW_SCHEMA, ch_structure
 from kernel.warehouse.arrow_types import ch_columns, check_partitions, structure
 from kernel.warehouse.base import Warehouse, WarehouseError
-from kernel.warehouse.lake import LakeFile, LakeTable, _fsync_dir, write_parquet_atomic
+from kernel.warehouse.lake import LakeFile, LakeTable, write_parquet_atomic
 from warehouse_sql import MIGRATIONS_DIR
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class LakeWarehouse(Warehouse):
             tmp = self.root / f".tmp-{uuid.uuid4().hex}"
             tmp.write_text(json.dumps({"applied": applied + new}))
             os.replace(tmp, self._migrations_file())
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         return new
 
     # -- writes --------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ class LakeWarehouse(Warehouse):
         st = target.dir / f".tmp-structure-{uuid.uuid4().hex}"
         st.write_text(target.structure, encoding="utf-8")
         os.replace(st, target.dir / "_structure")
-        _fsync_dir(target.dir)
+        fsync_dir(target.dir)
         target.publish(written, partitions)
         target.collect_garbage()
         return sum(f.rows for f in written)
@@ -201,7 +202,7 @@ class LakeWarehouse(Warehouse):
         )
         rows = int(self.client.query(f"SELECT count() FROM file('{tmp}', Parquet)").result_rows[0][0])
         os.replace(tmp, self.events.dir / fname)
-        _fsync_dir(self.events.dir)
+        fsync_dir(self.events.dir)
         self.events.swap([f.name for f in small], [LakeFile(fname, rows)])
         result.update(merged_files=len(small), rows=rows)
         log.info("compacted %d event files into %s (%d rows)", len(small), fname, rows)

@@ -8,6 +8,7 @@ from dagster import (
     asset_check,
 )
 
+from orchestration.assets.sql_models import sql_model_asset
 from orchestration.partitions import ROLLUP_FRESH
 from orchestration.resources import MetadataResource, WarehouseResource
 from pipelines.analytics import credit, schemas
@@ -18,14 +19,9 @@ from pipelines.analytics.lead_values import lead_values as combine_values
 OWNERS = ["team:growth-analytics"]
 
 
-@asset(group_name="analytics", owners=OWNERS, freshness_policy=ROLLUP_FRESH, kinds={"clickhouse", "sql"},
-       deps=["sessions", "events"])
-def conversion_paths(context: AssetExecutionContext,
-                     warehouse: WarehouseResource) -> MaterializeResult:
-    """Channels of each visitor's sessions in time order up to each lead; non-converting too."""
-    with warehouse.open() as wh:
-        rows = wh.materialize("conversion_paths")
-    return MaterializeResult(metadata={"rows": rows})
+conversion_paths = sql_model_asset(
+    "conversion_paths", "Channels of each visitor's sessions in time order up to each lead; "
+    "non-converting too.", deps=["sessions", "events"])
 
 
 @asset_check(asset=conversion_paths, description="Every lead event of a visitor has a path.")

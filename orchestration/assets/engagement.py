@@ -1,19 +1,13 @@
 """Funnels and lead cohorts: SQL models over events and sessions."""
 
-from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult, asset, asset_check
+from dagster import AssetCheckResult, asset_check
 
-from orchestration.partitions import ROLLUP_FRESH
+from orchestration.assets.sql_models import sql_model_asset
 from orchestration.resources import WarehouseResource
 
-OWNERS = ["team:growth-analytics"]
-
-
-@asset(group_name="analytics", owners=OWNERS, freshness_policy=ROLLUP_FRESH, kinds={"clickhouse", "sql"}, deps=["events"])
-def funnels(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    """View -> form start -> lead -> confirmed -> purchase per magnet and variant, Wilson CIs."""
-    with warehouse.open() as wh:
-        rows = wh.materialize("funnels")
-    return MaterializeResult(metadata={"rows": rows})
+funnels = sql_model_asset(
+    "funnels", "View -> form start -> lead -> confirmed -> purchase per magnet and variant, "
+    "Wilson CIs.", deps=["events"])
 
 
 @asset_check(asset=funnels, description="A funnel step never has more visitors than the "
@@ -26,13 +20,9 @@ def funnel_steps_never_grow(warehouse: WarehouseResource) -> AssetCheckResult:
     return AssetCheckResult(passed=bad == 0, metadata={"growing_steps": bad})
 
 
-@asset(group_name="analytics", owners=OWNERS, freshness_policy=ROLLUP_FRESH, kinds={"clickhouse", "sql"},
-       deps=["sessions", "events"])
-def cohorts(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-    """Leads by acquisition week, channel and magnet x weeks since: retention and value."""
-    with warehouse.open() as wh:
-        rows = wh.materialize("cohorts")
-    return MaterializeResult(metadata={"rows": rows})
+cohorts = sql_model_asset(
+    "cohorts", "Leads by acquisition week, channel and magnet x weeks since: retention and "
+    "value.", deps=["sessions", "events"])
 
 
 @asset_check(asset=cohorts, description="Cohort sizes add up to the visitors who opted in.")

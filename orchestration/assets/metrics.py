@@ -1,28 +1,22 @@
 """Metric assets computed by the SQL models in ``warehouse_sql/models``."""
 
 
-from dagster import AssetCheckResult, AssetExecutionContext, MaterializeResult, asset, asset_check
+from dagster import AssetCheckResult, asset_check
 
+from kernel.warehouse import Warehouse
+from orchestration.assets.sql_models import sql_model_asset
 from orchestration.resources import WarehouseResource
 
 
-@asset(
-    group_name="metrics",
-    owners=["team:growth-analytics"],
-    kinds={"clickhouse", "sql"},
-    deps=["events"],
-    description="Visitors, views, form starts, leads, conversion rate and revenue per "
-    "organization, magnet, variant and day (warehouse_sql/models/daily_magnet_metrics.sql).",
-)
-def daily_magnet_metrics(
-    context: AssetExecutionContext, warehouse: WarehouseResource
-) -> MaterializeResult:
-    """Daily metrics per magnet and variant, from the raw events."""
-    with warehouse.open() as wh:
-        rows = wh.materialize("daily_magnet_metrics")
-        leads = wh.scalar("SELECT sum(leads) FROM {{ ref('daily_magnet_metrics') }}") or 0
-    context.log.info("daily_magnet_metrics: %d rows, %d leads", rows, leads)
-    return MaterializeResult(metadata={"rows": rows, "leads": int(leads)})
+def _leads(wh: Warehouse) -> dict[str, int]:
+    return {"leads": int(wh.scalar("SELECT sum(leads) FROM {{ ref('daily_magnet_metrics') }}")
+                         or 0)}
+
+
+daily_magnet_metrics = sql_model_asset(
+    "daily_magnet_metrics", "Visitors, views, form starts, leads, conversion rate and revenue "
+    "per organization, magnet, variant and day (warehouse_sql/models/daily_magnet_metrics.sql).",
+    deps=["events"], group="metrics", fresh=None, summary=_leads)
 
 
 @asset_check(asset=daily_magnet_metrics, description="Leads in the model equal lead events.")

@@ -13,22 +13,21 @@ from experiments.stats import Comparison, VariantData, analyze
 
 #: Users per (experiment, variant, exposure day, conversion day): a user is exposed at their
 #: first exposure and converts at their first primary-metric event at or after it that
-#: belongs to the experiment (:data:`experiments.readout.BELONGS`): tagged with it, or
-#: untagged on its magnet, or untagged on no magnet (a purchase counts for every experiment
-#: of the organization the visitor was exposed to). Events from ``{end}`` on are not
-#: counted. One scan, one aggregation per (visitor, experiment).
+#: belongs to the experiment (the ``belongs`` macro in warehouse_sql/models/macros/
+#: experiments.sql, which the promotion readout applies too). Events from ``{end}`` on are
+#: not counted. One scan, one aggregation per (visitor, experiment).
 DAILY_SQL = """
+{%- from 'macros/experiments.sql' import belongs %}
 WITH
     arrayZip({orgs:Array(String)}, {keys:Array(String)}) AS experiment_keys,
     arrayZip({orgs:Array(String)}, {magnets:Array(String)}) AS experiment_magnets,
 tagged AS (
     -- each exposure or candidate conversion with the indexes of the experiments it counts for
     SELECT cityHash64(org_id, visitor_id) AS vk, org_id, event, ts, variant,
-        if(experiment_id != '', [indexOf(experiment_keys, (org_id, experiment_id))],
-           if(event = 'exposure', [0],
-              arrayFilter(i -> experiment_keys[i].1 = org_id AND {metrics:Array(String)}[i] = event
-                               AND (magnet_id = '' OR experiment_magnets[i].2 = magnet_id),
-                          arrayEnumerate(experiment_keys)))) AS xs
+        if(event = 'exposure', [indexOf(experiment_keys, (org_id, experiment_id))],
+           arrayFilter(i -> experiment_keys[i].1 = org_id AND {metrics:Array(String)}[i] = event
+                            AND {{ belongs('experiment_keys[i].2', 'experiment_magnets[i].2') }},
+                       arrayEnumerate(experiment_keys))) AS xs
     FROM {{ source('events') }}
     WHERE visitor_id != '' AND ts < toDateTime64({end:Date}, 3, 'UTC')
       AND org_id IN {orgs:Array(String)}

@@ -16,18 +16,17 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app_api.config import ApiConfig
 from app_api.main import create_app
 from kernel.metadata.db import make_engine, migrate
-from kernel.metadata.testing import (
+from kernel.settings import Settings
+from tests.app_api.world import World, build_world
+from tests.helpers import make_settings
+from tests.metadata_db import (
     DEFAULT_POSTGRES_URL,
     postgres_schema_url,
     postgres_unavailable_reason,
     sqlite_url,
 )
-from kernel.settings import Settings
-from tests.app_api.world import World, build_world
-from tests.helpers import make_settings
 
 POSTGRES_URL = os.environ.get("LODESTONE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -86,15 +85,16 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield migrated(url)
 
 
-def api_config(**overrides: object) -> ApiConfig:
-    """Limits for tests: generous rate limit, no background worker."""
-    values: dict[str, object] = {"rate_limit_per_minute": 100_000, "webhook_worker": False}
+def relaxed(settings: Settings, **overrides: object) -> Settings:
+    """``settings`` with test limits (a generous rate limit, no background webhook worker)
+    and ``overrides`` (Settings field names)."""
+    values: dict[str, object] = {"api_rate_limit_per_minute": 100_000, "webhooks_worker": False}
     values.update(overrides)
-    return ApiConfig(**values)  # type: ignore[arg-type]
+    return settings.model_copy(update=values)
 
 
-def app_for(settings: Settings, **config: object) -> FastAPI:
-    return create_app(settings, with_collector=False, config=api_config(**config))
+def app_for(settings: Settings, **overrides: object) -> FastAPI:
+    return create_app(relaxed(settings, **overrides), with_collector=False)
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 from app_api.deps import PermRead
 from app_api.main import check_route_permissions, create_app
 from kernel.settings import Settings
-from tests.app_api.conftest import api_config
+from tests.app_api.conftest import relaxed
 from tests.app_api.world import make_org
 
 
 def test_create_app_mounts_the_collector_and_serves_stats(api_settings: Settings) -> None:
-    app = create_app(api_settings, config=api_config())  # with_collector=True by default
+    app = create_app(relaxed(api_settings))  # with_collector=True by default
     with TestClient(app) as client:
         org = make_org(client.app.state.lodestone, "stats",  # type: ignore[attr-defined]
                        password_for_owner=False)
@@ -35,7 +35,7 @@ def test_create_app_mounts_the_collector_and_serves_stats(api_settings: Settings
 
 
 def test_startup_refuses_a_route_without_a_permission(api_settings: Settings) -> None:
-    app = create_app(api_settings, with_collector=False, config=api_config())
+    app = create_app(relaxed(api_settings), with_collector=False)
 
     @app.get("/v1/forgotten")
     def forgotten() -> dict[str, str]:

@@ -171,7 +171,7 @@ def test_api_key_lifecycle_token_once_last_used_revoke(client: TestClient, world
 
 
 def test_rate_limit_per_api_key(api_settings: Settings) -> None:
-    with TestClient(app_for(api_settings, rate_limit_per_minute=3)) as client:
+    with TestClient(app_for(api_settings, api_rate_limit_per_minute=3)) as client:
         org = make_org(client.app.state.lodestone, "busy-co",  # type: ignore[attr-defined]
                        password_for_owner=False)
         for _ in range(3):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import secrets
+from pathlib import Path
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from app_api.tenancy import TenantSession, TenantViolationError
 from kernel.metadata.models import Lead, LeadMagnet, MagnetVariant, Organization
-from kernel.metadata.tenancy import TenantSession, TenantViolationError
 from tests.app_api.route_table import PUBLIC, ROUTES, fill, request_kwargs
 from tests.app_api.world import World, org_snapshot
+from tests.helpers import ROOT
 
 
 def _request(client: TestClient, method: str, path: str, body: object,
@@ -103,3 +106,46 @@ def test_tenant_session_filters_every_orm_statement(module_client: TestClient,
     with state.sessions() as session:  # B's leads were never renamed
         names = session.scalars(sa.select(Lead.name).where(Lead.org_id == b.id)).all()
         assert "touched" not in names
+
+
+#: The only route module that may hold an unscoped metadata session: sign-in, which looks a
+#: user up by email before there is an organization to scope to.
+SIGN_IN = "auth.py"
+UNSCOPED_MODULES = ("kernel.warehouse", "kernel.metadata.db", "sqlalchemy.orm")
+UNSCOPED_NAMES = {"State", "StateDep", "get_state", "SessionDep", "get_session",
+                  "open_warehouse", "Warehouse", "sessionmaker", "Session"}
+UNSCOPED_ATTRIBUTES = {"_state", "_warehouse", "sessions", "state"}
+
+
+def _unscoped_handles(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.startswith(UNSCOPED_MODULES):
+                found.append(f"imports {node.module}")
+            found += [f"imports {a.name}" for a in node.names if a.name in UNSCOPED_NAMES]
+        elif isinstance(node, ast.Import):
+            found += [f"imports {a.name}" for a in node.names
+                      if a.name.startswith(UNSCOPED_MODULES)]
+        elif isinstance(node, ast.Attribute) and node.attr in UNSCOPED_ATTRIBUTES:
+            found.append(f"reads .{node.attr} (line {node.lineno})")
+    return found
+
+
+def test_no_route_module_can_obtain_an_unscoped_handle() -> None:
+    """Routes reach data only through Context: ctx.db (a TenantSession), ctx.warehouse() (a
+    ScopedWarehouse), ctx.tenant_session(). Importing an engine, a session factory or the
+    warehouse, or reading the app state, would step around the tenant scope."""
+    routes = sorted((ROOT / "app_api" / "routes").glob("*.py"))
+    assert len(routes) > 10
+    offenders = {p.name: _unscoped_handles(p) for p in routes if p.name != SIGN_IN}
+    assert not {k: v for k, v in offenders.items() if v}
+    # the check itself sees a violation when there is one
+    bad = ROOT / "app_api" / "routes" / "__scan_check__.py"
+    try:
+        bad.write_text("from kernel.warehouse import open_warehouse\n"
+                       "def f(ctx):\n    return ctx._state.warehouse()\n")
+        assert _unscoped_handles(bad) == ["imports kernel.warehouse", "imports open_warehouse",
+                                          "reads ._state (line 3)"]
+    finally:
+        bad.unlink()

@@ -119,8 +119,8 @@ def test_ad_spend_json_and_csv(client: TestClient, world: World) -> None:
 
 
 def test_error_shape_and_body_limits(api_settings: Settings) -> None:
-    with TestClient(app_for(api_settings, max_body_bytes=2048,
-                            upload_max_bytes=8192)) as client:
+    with TestClient(app_for(api_settings, api_max_body_bytes=2048,
+                            api_upload_max_bytes=8192)) as client:
         org = make_org(client.app.state.lodestone, "limits",  # type: ignore[attr-defined]
                        password_for_owner=False)
         big = {"name": "x", "slug": "big", "type": "ebook", "content": {"t": "y" * 4000}}

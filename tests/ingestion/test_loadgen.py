@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ingestion.loadgen import get_request, open_loop, run_open_loop
+from benchmarks.loadgen import get_request, open_loop, run_open_loop
 
 DELAY_S = 0.02  # the server answers every request this late
 

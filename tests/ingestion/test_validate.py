@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from msgspec import Meta
 
-from ingestion.columns import Context, build_block, channels, rows_to_block, to_record_batch
+from ingestion.columns import RequestFacts, build_block, channels, rows_to_block, to_record_batch
 from ingestion.pixel import parse_query, pixel_block
 from ingestion.validate import MAX_LEN, BadRequest, InEvent, decode_batch
 from kernel.events import make_row, rows_to_arrow
@@ -21,8 +21,8 @@ def _body(events: list[Any], site: str = "pub_x") -> bytes:
     return json.dumps({"site": site, "events": events}).encode()
 
 
-def _ctx(received: int | None = None, trust: bool = True) -> Context:
-    return Context("org", "site", received or int(time.time() * 1000), "Chrome", "Linux",
+def _ctx(received: int | None = None, trust: bool = True) -> RequestFacts:
+    return RequestFacts("org", "site", received or int(time.time() * 1000), "Chrome", "Linux",
                    "desktop", "DE", 0, 24 * 3600 * 1000, trust, lambda: "c-cookieless")
 
 

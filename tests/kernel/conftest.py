@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kernel.metadata.db import make_engine, make_session_factory, migrate
-from kernel.metadata.testing import (
+from tests.metadata_db import (
     DEFAULT_POSTGRES_URL,
     postgres_schema_url,
     postgres_unavailable_reason,

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from app_api.scoped_warehouse import ScopedWarehouse
 from kernel.events import rows_to_arrow
 from kernel.settings import Settings
 from kernel.warehouse import WarehouseError, open_warehouse
 from kernel.warehouse.lake_backend import LakeWarehouse
-from kernel.warehouse.scoped import ScopedWarehouse
 from tests.helpers import run_python
 from tests.kernel.warehouse_contract import exercise, sample_rows
 

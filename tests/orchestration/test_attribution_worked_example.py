@@ -20,7 +20,6 @@ from dagster import materialize
 from kernel.metadata.db import make_engine, make_session_factory, migrate
 from kernel.metadata.enums import MagnetType
 from kernel.metadata.models import AdSpend, LeadMagnet, Organization
-from kernel.metadata.testing import sqlite_url
 from kernel.warehouse.lake_backend import LakeWarehouse
 from orchestration.assets.attribution import (
     attribution,
@@ -33,6 +32,7 @@ from orchestration.assets.engagement import cohorts
 from orchestration.assets.roi import roi, roi_conserves_spend
 from orchestration.assets.sessions import sessions
 from orchestration.resources import MetadataResource, WarehouseResource
+from tests.metadata_db import sqlite_url
 from tests.pipelines.builders import at, event, load
 
 DAY = 86_400.0
@@ -116,8 +116,8 @@ def metadata_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     if request.param == "sqlite":
         yield sqlite_url(tmp_path / "metadata.db")
         return
-    from kernel.metadata.testing import postgres_schema_url
     from tests.kernel.conftest import POSTGRES_URL, require_postgres
+    from tests.metadata_db import postgres_schema_url
 
     require_postgres()
     with postgres_schema_url(POSTGRES_URL) as url:

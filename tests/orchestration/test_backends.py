@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 from kernel.metadata.db import migrate
-from kernel.metadata.testing import sqlite_url
 from lodestone.seed import seed_org
 from lodestone.services import session_factory
 from tests.helpers import make_settings, run_python
+from tests.metadata_db import sqlite_url
 from tests.orchestration import portable
 
 CHILD = """

@@ -19,7 +19,9 @@ from kernel.metadata.models import Base
 config = context.config
 target_metadata = Base.metadata
 
-if config.config_file_name is not None:
+# Only the Alembic CLI configures logging from alembic.ini; migrate() (every start-up) keeps
+# the caller's logging, so `lodestone init` does not print Alembic's INFO lines.
+if config.config_file_name is not None and "connection" not in config.attributes:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 

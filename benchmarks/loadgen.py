@@ -154,7 +154,7 @@ def get_request(path: str, host: str = "127.0.0.1", headers: dict[str, str] | No
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m ingestion.loadgen PORT RATE SECONDS [PATH]``: one run, printed as JSON."""
+    """``python -m benchmarks.loadgen PORT RATE SECONDS [PATH]``: one run, printed as JSON."""
     import argparse
     import json
     import sys

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
-from app_api.webhooks.signing import signature_headers
-from app_api.webhooks.ssrf import UnsafeTargetError, parse, resolve
 from kernel.metadata.models import RESPONSE_BODY_LIMIT
+from webhooks.signing import signature_headers
+from webhooks.ssrf import UnsafeTargetError, parse, resolve
 
 TIMEOUT_S = 15.0
 USER_AGENT = "Lodestone-Webhooks/1"
@@ -40,10 +40,10 @@ def envelope(event_id: str, event_type: str, created_at: dt.datetime,
 
 
 def send(client: httpx.Client, url: str, secrets: list[str], msg_id: str, body: bytes,
-         *, timeout: float = TIMEOUT_S) -> AttemptResult:
+         *, timeout: float = TIMEOUT_S, allow_private: bool = False) -> AttemptResult:
     """POST ``body`` to ``url`` signed with ``secrets``; 2xx is success, anything else not."""
     try:
-        addresses = resolve(url)
+        addresses = resolve(url, allow_private=allow_private)
         scheme, host, port = parse(url)
     except UnsafeTargetError as exc:
         return AttemptResult(False, error=str(exc))

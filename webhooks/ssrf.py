@@ -3,18 +3,16 @@
 A target host is resolved and *every* address is checked (loopback, private, link-local,
 multicast, reserved and unspecified ranges are refused, IPv4-mapped IPv6 included); the
 request then goes to the checked address itself, so a DNS answer that changes between
-check and connect (rebinding) cannot redirect it. ``LODESTONE_WEBHOOKS_ALLOW_PRIVATE=1``
-lifts the guard (tests, on-premise receivers).
+check and connect (rebinding) cannot redirect it. ``allow_private`` (the setting
+``LODESTONE_WEBHOOKS_ALLOW_PRIVATE``) lifts the guard (tests, on-premise receivers).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from urllib.parse import urlsplit
 
-ALLOW_PRIVATE_ENV = "LODESTONE_WEBHOOKS_ALLOW_PRIVATE"
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -24,10 +22,6 @@ class UnsafeTargetError(ValueError):
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"webhook URL {url!r} refused: {reason}")
         self.url, self.reason = url, reason
-
-
-def allow_private() -> bool:
-    return os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def is_public(ip: IPAddress) -> bool:
@@ -53,10 +47,10 @@ def parse(url: str) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
-def check_static(url: str) -> None:
+def check_static(url: str, *, allow_private: bool = False) -> None:
     """Checks that need no DNS: scheme, host, and literal IPs / localhost names."""
     _, host, _ = parse(url)
-    if allow_private():
+    if allow_private:
         return
     if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
         raise UnsafeTargetError(url, f"{host} is a local name")
@@ -68,7 +62,7 @@ def check_static(url: str) -> None:
         raise UnsafeTargetError(url, f"{ip} is not a public address")
 
 
-def resolve(url: str) -> list[IPAddress]:
+def resolve(url: str, *, allow_private: bool = False) -> list[IPAddress]:
     """All addresses of the URL's host, each checked (unless private targets are allowed)."""
     _, host, port = parse(url)
     try:
@@ -82,7 +76,7 @@ def resolve(url: str) -> list[IPAddress]:
             addresses.append(ip)
     if not addresses:
         raise UnsafeTargetError(url, f"{host} has no address")
-    if not allow_private():
+    if not allow_private:
         bad = [str(ip) for ip in addresses if not is_public(ip)]
         if bad:
             raise UnsafeTargetError(url, f"{host} resolves to non-public {', '.join(bad)}")

@@ -2,9 +2,8 @@
 
 ``deliver_due(session_factory, now)`` does one pass: fan out new outbox events, claim due
 deliveries (a lease, so a crashed worker's claims become due again), send them, record the
-results and schedule retries. ``run_forever(settings)`` loops it; ``BackgroundWorker`` runs
-it in a thread inside the API process and is woken right after commits that enqueue events.
-Both ``prune`` finished events older than ``LODESTONE_WEBHOOKS_RETENTION_DAYS`` hourly.
+results and schedule retries. ``BackgroundWorker`` runs it in a thread inside the API
+process and is woken right after commits that enqueue events. It ``prune``s finished events older than ``LODESTONE_WEBHOOKS_RETENTION_DAYS`` hourly.
 Several workers (API processes, Dagster) may run at once: claims are conditional updates.
 """
 
@@ -22,18 +21,17 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from app_api.webhooks.dispatch import (
+from kernel.metadata.audit import Actor, record, snapshot
+from kernel.metadata.enums import DeliveryStatus
+from kernel.metadata.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
+from kernel.metadata.types import utcnow
+from webhooks.dispatch import (
     DISABLE_AFTER,
     dispatch_outbox,
     next_attempt_number,
     retry_delay,
 )
-from app_api.webhooks.sender import AttemptResult, envelope, send
-from kernel.metadata.audit import Actor, record, snapshot
-from kernel.metadata.enums import DeliveryStatus
-from kernel.metadata.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
-from kernel.metadata.types import utcnow
-from kernel.settings import Settings
+from webhooks.sender import AttemptResult, envelope, send
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +113,8 @@ def _record(session: Session, delivery: WebhookDelivery, endpoint: WebhookEndpoi
 
 
 def attempt_delivery(sessions: sessionmaker[Session], delivery_id: str, now: dt.datetime,
-                     client: httpx.Client, rng: random.Random) -> AttemptResult | None:
+                     client: httpx.Client, rng: random.Random,
+                     allow_private: bool = False) -> AttemptResult | None:
     """Send one claimed delivery and record the outcome; None if it vanished meanwhile."""
     with sessions() as session:
         delivery = session.get(WebhookDelivery, delivery_id)
@@ -133,7 +132,7 @@ def attempt_delivery(sessions: sessionmaker[Session], delivery_id: str, now: dt.
         url, secrets = endpoint.url, endpoint.signing_secrets(utcnow())
         body = envelope(event.id, event.event_type, event.created_at, event.payload)
         session.rollback()  # no transaction (or lock) stays open during the HTTP call
-        result = send(client, url, secrets, event.id, body)
+        result = send(client, url, secrets, event.id, body, allow_private=allow_private)
         delivery = session.get(WebhookDelivery, delivery_id)
         endpoint = session.get(WebhookEndpoint, endpoint.id)
         if delivery is None or endpoint is None:
@@ -145,7 +144,7 @@ def attempt_delivery(sessions: sessionmaker[Session], delivery_id: str, now: dt.
 
 def deliver_due(session_factory: sessionmaker[Session], now: dt.datetime | None = None, *,
                 client: httpx.Client | None = None, rng: random.Random | None = None,
-                batch: int = 100) -> PassResult:
+                batch: int = 100, allow_private: bool = False) -> PassResult:
     """One pass: fan out the outbox, then send every delivery due at ``now``."""
     now = now or utcnow()
     rng = rng or random.Random()
@@ -160,7 +159,8 @@ def deliver_due(session_factory: sessionmaker[Session], now: dt.datetime | None 
     try:
         with ThreadPoolExecutor(max_workers=min(SENDERS, len(claimed))) as pool:
             results = list(pool.map(
-                lambda d: attempt_delivery(session_factory, d, now, http, rng), claimed))
+                lambda d: attempt_delivery(session_factory, d, now, http, rng, allow_private),
+                claimed))
     finally:
         if own_client:
             http.close()
@@ -207,8 +207,9 @@ class BackgroundWorker:
     once an hour when ``retention`` is given."""
 
     def __init__(self, session_factory: sessionmaker[Session], poll_s: float = POLL_S,
-                 retention: dt.timedelta | None = None) -> None:
+                 retention: dt.timedelta | None = None, allow_private: bool = False) -> None:
         self.sessions = session_factory
+        self.allow_private = allow_private
         self.poll_s = poll_s
         self.retention = retention
         self._pruned_at = 0.0
@@ -235,7 +236,7 @@ class BackgroundWorker:
             while not self._stop.is_set():
                 self._wake.clear()
                 try:
-                    deliver_due(self.sessions, client=client)
+                    deliver_due(self.sessions, client=client, allow_private=self.allow_private)
                     self._maybe_prune()
                 except Exception:  # keep the worker alive; the next pass retries
                     log.exception("webhook delivery pass failed")
@@ -248,28 +249,3 @@ class BackgroundWorker:
         gone = prune(self.sessions, utcnow(), self.retention)
         if gone:
             log.info("pruned %d webhook events older than %s", gone, self.retention)
-
-
-def run_forever(settings: Settings, *, stop: threading.Event | None = None,
-                poll_s: float = POLL_S) -> None:
-    """Deliver webhooks until ``stop`` is set (or the process is interrupted)."""
-    from kernel.metadata.db import make_engine, make_session_factory
-
-    engine = make_engine(settings.resolved_metadata_url)
-    stop = stop or threading.Event()
-    keep = dt.timedelta(days=settings.webhooks_retention_days)
-    pruned_at = 0.0
-    try:
-        with httpx.Client(trust_env=False) as client:
-            sessions = make_session_factory(engine)
-            while not stop.is_set():
-                try:
-                    deliver_due(sessions, client=client)
-                    if time.monotonic() - pruned_at >= PRUNE_EVERY_S:
-                        pruned_at = time.monotonic()
-                        prune(sessions, utcnow(), keep)
-                except Exception:
-                    log.exception("webhook delivery pass failed")
-                stop.wait(poll_s)
-    finally:
-        engine.dispose()

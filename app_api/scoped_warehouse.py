@@ -1,4 +1,9 @@
-"""Tenant scoping by construction: every source and ref is pre-filtered by the caller's org."""
+"""Tenant scoping by construction: every source and ref is pre-filtered by the caller's org.
+
+Routes get this object from ``Context.warehouse()`` and nothing else: the unscoped
+warehouse it wraps is private (tests/app_api/test_isolation.py fails if a route module can
+reach an unscoped warehouse or metadata session).
+"""
 
 from __future__ import annotations
 
@@ -23,14 +28,14 @@ class ScopedWarehouse:
     def __init__(self, warehouse: Warehouse, org_id: str) -> None:
         if not org_id:
             raise ValueError("a scoped warehouse needs an org_id")
-        self.warehouse = warehouse
+        self._warehouse = warehouse
         self.org_id = org_id
 
     def _source(self, name: str) -> str:
-        return f"(SELECT * FROM {self.warehouse.source_sql(name)} WHERE org_id = {{{ORG_PARAM}:String}})"
+        return f"(SELECT * FROM {self._warehouse.source_sql(name)} WHERE org_id = {{{ORG_PARAM}:String}})"
 
     def _ref(self, name: str) -> str:
-        return f"(SELECT * FROM {self.warehouse.ref_sql(name)} WHERE org_id = {{{ORG_PARAM}:String}})"
+        return f"(SELECT * FROM {self._warehouse.ref_sql(name)} WHERE org_id = {{{ORG_PARAM}:String}})"
 
     def _params(self, parameters: dict[str, Any] | None) -> dict[str, Any]:
         return {**(parameters or {}), ORG_PARAM: self.org_id}
@@ -39,14 +44,19 @@ class ScopedWarehouse:
         return render(template, self._source, self._ref).sql
 
     def query(self, template: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        res = self.warehouse.client.query(self.sql(template), parameters=self._params(parameters))
+        res = self._warehouse.client.query(self.sql(template), parameters=self._params(parameters))
         return [dict(zip(res.column_names, row, strict=True)) for row in res.result_rows]
 
     def query_polars(self, template: str, parameters: dict[str, Any] | None = None) -> pl.DataFrame:
-        table = self.warehouse.client.query_arrow(self.sql(template), parameters=self._params(parameters))
+        table = self._warehouse.client.query_arrow(self.sql(template), parameters=self._params(parameters))
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         return frame
 
     def has_model(self, name: str) -> bool:
-        return self.warehouse.has_model(name)
+        return self._warehouse.has_model(name)
+
+    def columns(self, model: str) -> list[str]:
+        """Column names of the SQL model ``model`` (its schema; no rows are read)."""
+        return [c for c, _t in self._warehouse.describe(
+            f"SELECT * FROM {self._warehouse.ref_sql(model)}")]

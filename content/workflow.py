@@ -1,0 +1,78 @@
+"""The editorial workflow of a magnet, with a review gate before publishing.
+
+::
+
+    draft --submit--> in_review --approve--> approved --publish--> published
+      ^                   |                                         |
+      +------reject-------+          any --archive--> archived      |
+      +----------------------------withdraw (back to draft)---------+
+
+Who may do what is the caller's business (the API lets only ``lead_magnets:approve``
+holders approve or reject). :func:`transition` validates the move, sets status and
+``published_at``, writes the audit entry and enqueues the webhook event in the caller's
+session: the caller's commit makes all three visible together, or none of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kernel.errors import TransitionError
+from kernel.metadata.audit import Actor, record, snapshot
+from kernel.metadata.enums import MagnetStatus
+from kernel.metadata.models import LeadMagnet
+from kernel.metadata.outbox import enqueue
+from kernel.metadata.types import utcnow
+
+S = MagnetStatus
+
+#: action -> (statuses it may start from, resulting status, webhook event or None)
+TRANSITIONS: dict[str, tuple[frozenset[MagnetStatus], MagnetStatus, str | None]] = {
+    "submit": (frozenset({S.DRAFT}), S.IN_REVIEW, None),
+    "approve": (frozenset({S.IN_REVIEW}), S.APPROVED, "magnet.approved"),
+    "reject": (frozenset({S.IN_REVIEW}), S.DRAFT, None),
+    "publish": (frozenset({S.APPROVED}), S.PUBLISHED, "magnet.published"),
+    "archive": (frozenset({S.DRAFT, S.IN_REVIEW, S.APPROVED, S.PUBLISHED}), S.ARCHIVED,
+                "magnet.archived"),
+    "withdraw": (frozenset({S.IN_REVIEW, S.APPROVED, S.PUBLISHED, S.ARCHIVED}), S.DRAFT, None),
+}
+
+
+def magnet_summary(m: LeadMagnet) -> dict[str, Any]:
+    """The magnet as it appears in webhook payloads."""
+    return {"id": m.id, "name": m.name, "slug": m.slug, "type": m.type.value,
+            "status": S(m.status).value, "site_id": m.site_id, "lead_value": m.lead_value,
+            "published_at": m.published_at.isoformat() if m.published_at else None}
+
+
+def transition(session: Session, magnet: LeadMagnet, action: str, actor: Actor,
+               note: str = "") -> LeadMagnet:
+    """Apply ``action`` to ``magnet`` (audit + event in ``session``; the caller commits).
+
+    Raises:
+        TransitionError: the magnet's status does not allow ``action`` (the message and
+            ``details`` name the statuses that do).
+        KeyError: ``action`` is not one of ``TRANSITIONS``.
+    """
+    allowed, target, event = TRANSITIONS[action]
+    if magnet.status not in allowed:
+        names = sorted(s.value for s in allowed)
+        raise TransitionError(
+            f"cannot {action} a magnet that is {S(magnet.status).value}; "
+            f"{action} works on {' or '.join(names)}",
+            [{"status": S(magnet.status).value, "action": action, "allowed_from": names}])
+    before = snapshot(magnet)
+    magnet.status = target
+    if target == S.PUBLISHED:
+        magnet.published_at = utcnow()
+    session.flush()
+    after = snapshot(magnet)
+    if note:
+        after["note"] = note
+    record(session, org_id=magnet.org_id, actor=actor, action=f"magnet.{action}",
+           resource_type="magnet", resource_id=magnet.id, before=before, after=after)
+    if event:
+        enqueue(session, magnet.org_id, event, {"magnet": magnet_summary(magnet)})
+    return magnet

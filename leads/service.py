@@ -1,0 +1,72 @@
+"""Lead creation, erasure and export records, shared by the API, landing pages and jobs.
+
+Each function works in the caller's session and writes the audit entry (and for a new lead
+the ``lead.created`` event) there; the caller's commit makes them visible together.
+Audit entries never hold the lead's personal data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from kernel.errors import ConflictError, NotFoundError
+from kernel.metadata.audit import Actor, record
+from kernel.metadata.models import Lead, LeadMagnet
+from kernel.metadata.outbox import enqueue
+
+
+def lead_summary(lead: Lead) -> dict[str, Any]:
+    """The lead as it appears in webhook payloads."""
+    return {"id": lead.id, "magnet_id": lead.magnet_id, "variant": lead.variant,
+            "email": lead.email, "name": lead.name, "consent": lead.consent,
+            "fields": lead.fields, "utm": lead.utm,
+            "created_at": lead.created_at.isoformat() if lead.created_at else None}
+
+
+def create_lead(session: Session, org_id: str, actor: Actor, *, magnet_id: str, email: str,
+                **values: Any) -> Lead:
+    """A new lead of ``org_id`` on ``magnet_id`` (emits ``lead.created``).
+
+    Args:
+        values: other Lead columns (name, variant, fields, visitor_id, consent, utm).
+
+    Raises:
+        NotFoundError: the magnet is not one of the organization's.
+        ConflictError: this email already opted in to this magnet.
+    """
+    magnet = session.scalar(sa.select(LeadMagnet).where(LeadMagnet.id == magnet_id,
+                                                        LeadMagnet.org_id == org_id))
+    if magnet is None:
+        raise NotFoundError("magnet", magnet_id)
+    lead = Lead(org_id=org_id, magnet_id=magnet_id, email=email, **values)
+    dup = session.scalar(sa.select(Lead.id).where(Lead.org_id == org_id,
+                                                  Lead.magnet_id == magnet_id,
+                                                  Lead.email == lead.email))
+    if dup is not None:
+        raise ConflictError(f"{email} already opted in to this magnet (lead {dup})")
+    session.add(lead)
+    session.flush()
+    record(session, org_id=org_id, actor=actor, action="lead.created", resource_type="lead",
+           resource_id=lead.id, after={"id": lead.id, "magnet_id": lead.magnet_id})
+    enqueue(session, org_id, "lead.created", {"lead": lead_summary(lead)})
+    return lead
+
+
+def erase_lead(session: Session, lead: Lead, actor: Actor) -> None:
+    """Delete ``lead`` (right to erasure); the audit entry keeps no personal data."""
+    lead_id = lead.id
+    kept = {"id": lead_id, "magnet_id": lead.magnet_id, "created_at": lead.created_at}
+    session.delete(lead)
+    session.flush()
+    record(session, org_id=lead.org_id, actor=actor, action="lead.deleted",
+           resource_type="lead", resource_id=lead_id, before=kept)
+
+
+def record_export(session: Session, org_id: str, actor: Actor, fmt: str,
+                  filters: dict[str, Any]) -> None:
+    """Audit an export of leads (who, when, which filters; never the rows)."""
+    record(session, org_id=org_id, actor=actor, action="leads.exported", resource_type="lead",
+           resource_id=None, after={"format": fmt, "filters": filters})
