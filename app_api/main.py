@@ -25,10 +25,12 @@ from app_api.routes import (
     experiment_actions,
     experiment_planner,
     experiments,
+    insights,
     leads,
     magnet_workflow,
     magnets,
     organizations,
+    overview,
     sites,
     stats,
     users,
@@ -47,7 +49,7 @@ log = logging.getLogger(__name__)
 
 ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
            experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
-           ad_spend, stats, experiment_planner)
+           ad_spend, stats, experiment_planner, overview, insights)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),

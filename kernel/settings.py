@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000", description="Base URL of the API, used by the dashboards."
     )
     dashboard_api_key: str = Field(
-        "", description="API key the dashboards use when nobody signs in (set by `up`)."
+        "", description="API key the dashboards use without a sign-in (kiosk); empty: people sign in."
     )
     api_host: str = Field("127.0.0.1", description="Interface the API and collector bind to.")
     api_port: int = Field(8000, ge=1, le=65535, description="Port of the API and collector.")

@@ -146,7 +146,6 @@ def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True)
         DAGSTER_HOME=str(dagster_home(settings)),
         DAGSTER_DISABLE_TELEMETRY="1",
         LODESTONE_API_URL=f"http://127.0.0.1:{settings.api_port}",
-        LODESTONE_DASHBOARD_API_KEY=org.api_key,
         STREAMLIT_BROWSER_GATHER_USAGE_STATS="false",
     )
     sup = Supervisor(env, settings.data_path / "logs")
@@ -158,7 +157,8 @@ def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True)
     sup.start(Child("dagster-daemon", [venv_bin("dagster-daemon"), "run", "-m", "orchestration.definitions"]))
     sup.start(Child("dashboard", [venv_bin("streamlit"), "run", str(Path(dashboards.__file__).with_name("app.py")), "--server.port", str(settings.dashboard_port),
                                   "--server.address", "127.0.0.1", "--server.headless", "true",
-                                  "--browser.gatherUsageStats", "false"], f"http://127.0.0.1:{settings.dashboard_port}/_stcore/health"))
+                                  "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
+                                  "--client.showErrorDetails", "type"], f"http://127.0.0.1:{settings.dashboard_port}/_stcore/health"))
     old_int = signal.signal(signal.SIGINT, _raise_stop)
     old_term = signal.signal(signal.SIGTERM, _raise_stop)
     code = 0

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from app_api.deps import Context, PermAnalytics
@@ -74,7 +74,7 @@ def daily_magnet_metrics(
 #: route path -> (asset table, columns a caller may filter on with equality)
 MODELS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "funnels": ("funnels", ("magnet_id", "variant"), "Funnel steps per magnet and variant."),
-    "cohorts": ("cohorts", ("dimension", "cohort_value"), "Lead cohorts by acquisition week."),
+    "cohorts": ("cohorts", ("channel", "magnet_id"), "Lead cohorts by acquisition week."),
     "attribution": ("attribution", ("model", "channel"), "Conversions credited per channel and model."),
     "roi": ("roi", ("model", "channel"), "Spend, cost per lead, ROAS and ROI per channel and model."),
     "experiment-results": ("experiment_results", ("experiment_key", "variant"),
@@ -108,9 +108,18 @@ def read_model(ctx: Context, table: str, filters: dict[str, str | None]) -> dict
     columns = wh.columns(table)
     where, params = ["1"], {}
     for i, (column, value) in enumerate(filters.items()):
-        if value is not None and column in columns:
+        if value is not None:
             where.append(f"`{column}` = {{f{i}:String}}")
             params[f"f{i}"] = value
+    if params:  # a filter value that names nothing is refused, never silently empty
+        seen = wh.query(f"SELECT {', '.join(f'countIf({w}) AS c{i}' for i, w in enumerate(where[1:]))} "
+                        f"FROM {{{{ ref('{table}') }}}}", params)[0]
+        given = [(c, v) for c, v in filters.items() if v is not None]
+        unknown = [(c, v) for i, (c, v) in enumerate(given) if not seen[f"c{i}"]]
+        if unknown:
+            raise APIError(400, "unknown_filter_value", "no " + table + " rows have " + ", ".join(
+                f"{c} = {v!r}" for c, v in unknown), details=[{"field": c, "value": v}
+                                                             for c, v in unknown])
     rows = wh.query(
         f"SELECT * FROM {{{{ ref('{table}') }}}} WHERE {' AND '.join(where)} LIMIT {MAX_ROWS + 1}",
         params,
@@ -125,9 +134,14 @@ def _endpoint(table: str, filter_columns: tuple[str, ...], doc: str) -> Callable
 
     def endpoint(
         ctx: PermAnalytics,
+        request: Request,
         first: str | None = Query(None, alias=a, max_length=128, description=f"Only rows with this {a}."),
         second: str | None = Query(None, alias=b, max_length=128, description=f"Only rows with this {b}."),
     ) -> dict[str, Any]:
+        unknown = sorted(set(request.query_params) - {a, b})
+        if unknown:
+            raise APIError(400, "unknown_filter", f"{table} can be filtered on {a} and {b} only; "
+                           f"unknown: {', '.join(unknown)}", details=[{"field": u} for u in unknown])
         return read_model(ctx, table, {a: first, b: second})
 
     endpoint.__doc__ = doc

@@ -112,6 +112,13 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", "/v1/stats/roi"): (ANALYTICS_VIEW, None),
     ("GET", "/v1/stats/experiment-results"): (ANALYTICS_VIEW, None),
     ("GET", "/v1/experiment-planner"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/overview/definitions"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/overview/summary"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/overview/top"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/overview/timeseries"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/insights/experiments/{experiment_id}/readout"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/insights/attribution/paths"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/insights/attribution/removal-effects"): (ANALYTICS_VIEW, None),
 }
 
 

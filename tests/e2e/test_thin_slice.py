@@ -9,7 +9,7 @@ import httpx
 import pytest
 from dagster import materialize
 
-from kernel.settings import Settings
+from kernel.settings import Settings, get_settings
 from kernel.warehouse.lake_backend import LakeWarehouse
 from lodestone.seed import seed_org
 from lodestone.services import init_storage, session_factory
@@ -48,14 +48,16 @@ def test_event_in_number_on_the_dashboard(settings: Settings, monkeypatch: pytes
         from streamlit.testing.v1 import AppTest
 
         monkeypatch.setenv("LODESTONE_API_URL", base)
-        monkeypatch.setenv("LODESTONE_DASHBOARD_API_KEY", org.api_key)
+        monkeypatch.setenv("LODESTONE_DASHBOARD_API_KEY", org.api_key)  # kiosk sign-in
+        get_settings.cache_clear()
         at = AppTest.from_file("../../dashboards/app.py", default_timeout=60).run()
         assert not at.exception
-        metrics = {m.label: m.value for m in at.metric}
+        metrics = {m.label: m.value for m in at.metric}  # the last row: the 30-day period
         assert metrics["Leads"] == f"{truth['event_counts']['lead']:,}"
         assert metrics["Magnet views"] == f"{truth['event_counts']['magnet_view']:,}"
         # a wrong key gives the API's own message on the page, not a traceback
         monkeypatch.setenv("LODESTONE_DASHBOARD_API_KEY", "ls_live_00000000_" + "0" * 64)
+        get_settings.cache_clear()
         at = AppTest.from_file("../../dashboards/app.py", default_timeout=60).run()
         assert not at.exception and "unknown or revoked API key" in at.error[0].value
         # the pixel as the README's first try shows it, answered by the API process's own

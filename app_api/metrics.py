@@ -1,0 +1,82 @@
+"""One definition per number: every headline metric the API returns and the dashboards show.
+
+Each metric has a name (the JSON key), a label (shown on every page), a one-line
+definition (the tooltip, and the table in docs/data-model.md, which a test keeps equal to
+this module) and, for the event-based ones, the ClickHouse expression over the ``events``
+source that computes it. The overview routes build their SQL from these expressions, so a
+number cannot be defined twice. Distinct counts (visitors, viewers, leading visitors) are
+computed over the whole period or group asked for, never summed across days or groups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    unit: str  # "count", "ratio" (0.0931 = 9.31 %) or "money"
+    definition: str
+    sql: str = ""  # aggregate expression over {{ source('events') }}; '' = derived/other table
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("visitors", "Visitors", "count",
+           "Distinct visitors with at least one tracked event in the period (counted once "
+           "however many days or pages they visit).",
+           "uniqExactIf(visitor_id, visitor_id != '')"),
+    Metric("magnet_views", "Magnet views", "count",
+           "`magnet_view` events: every view of a lead magnet's landing page or form.",
+           "countIf(event = 'magnet_view')"),
+    Metric("viewers", "Magnet viewers", "count",
+           "Distinct visitors with at least one magnet view in the period.",
+           "uniqExactIf(visitor_id, event = 'magnet_view' AND visitor_id != '')"),
+    Metric("leads", "Leads", "count",
+           "`lead` events: opt-ins (a visitor who opts in to two magnets is two leads).",
+           "countIf(event = 'lead')"),
+    Metric("leading_visitors", "Visitors who opted in", "count",
+           "Distinct visitors with at least one `lead` event in the period.",
+           "uniqExactIf(visitor_id, event = 'lead' AND visitor_id != '')"),
+    Metric("confirmed_leads", "Confirmed leads", "count",
+           "`confirmed` events: opt-ins confirmed by the double opt-in e-mail.",
+           "countIf(event = 'confirmed')"),
+    Metric("conversion_rate", "Conversion rate", "ratio",
+           "Visitors who opted in ÷ magnet viewers, both distinct over the same period "
+           "(0 when nobody viewed)."),
+    Metric("revenue", "Revenue", "money",
+           "Money actually paid: the sum of `purchase` event values in the period.",
+           "sumIf(value, event = 'purchase')"),
+    Metric("lead_value", "Lead value", "money",
+           "What leads are expected to be worth: each lead × its magnet's value per lead "
+           "(configured, else learned from later purchases). Not money received."),
+    Metric("spend", "Ad spend", "money", "Uploaded ad spend (POST /v1/ad-spend or CSV import)."),
+    Metric("cost_per_lead", "Cost per lead", "money",
+           "Ad spend ÷ attributed leads (shown only where spend was uploaded)."),
+    Metric("roas", "ROAS", "ratio", "Attributed lead value ÷ ad spend."),
+    Metric("roi", "ROI", "ratio", "(Attributed lead value − ad spend) ÷ ad spend."),
+)
+
+BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+
+#: The event-based metrics, in the order the summary returns them.
+EVENT_METRICS: tuple[Metric, ...] = tuple(m for m in METRICS if m.sql)
+
+
+def select_list() -> str:
+    """``expr AS name, ...`` for every event-based metric (one scan computes them all)."""
+    return ", ".join(f"{m.sql} AS {m.name}" for m in EVENT_METRICS)
+
+
+def conversion_rate(leading_visitors: float, viewers: float) -> float:
+    """The conversion rate's one formula (see :data:`METRICS`)."""
+    return float(leading_visitors) / float(viewers) if viewers else 0.0
+
+
+def finish(row: dict[str, float]) -> dict[str, float]:
+    """A row of event metrics with the derived ones added (ints stay ints)."""
+    out: dict[str, float] = {m.name: row.get(m.name, 0) or 0 for m in EVENT_METRICS}
+    out["revenue"] = round(float(out["revenue"]), 2)
+    out["conversion_rate"] = conversion_rate(out["leading_visitors"], out["viewers"])
+    return out

@@ -1,0 +1,172 @@
+"""Dashboards: Overview's API calls beside /healthz, every page's render time in headless
+Chromium beside a page that renders one static table.
+
+    .venv/bin/lodestone up                                   # once, to create the demo data
+    .venv/bin/python benchmarks/dashboards.py --data-dir .lodestone [--requests 10]
+
+Starts its own API (``lodestone serve``) and Streamlit on free ports over the data
+directory (the demo of ``lodestone up``: org ``demo``, login owner@demo.example), so it can
+run beside a running ``lodestone up``. Part 1 sends ``--requests`` sequential requests to
+each Overview route, round-robin, and prints median and p95 with the ratio to /healthz's
+median. Part 2 signs in with Chromium and clicks through every page, timing from the click
+to the moment Streamlit reports the run finished with nothing stale; the anchor is a
+one-``st.dataframe`` Streamlit page timed the same way in the same run.
+Targets (issue #13): Overview calls median <= 200 ms; every page <= 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PAGES = ["Overview", "Magnets", "Experiments", "Funnels", "Cohorts", "Attribution", "ROI",
+         "Explore", "Studio"]
+DONE = ("() => { const a = document.querySelector('[data-testid=\"stApp\"]');"
+        " return a && a.getAttribute('data-test-script-state') === 'notRunning'"
+        " && !document.querySelector('[data-stale=\"true\"]'); }")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+ANCHOR = """import streamlit as st
+st.title("Static table")
+st.dataframe([{"channel": f"channel {i}", "visitors": i * 101, "leads": i * 7} for i in range(20)])
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+@contextmanager
+def process(cmd: list[str], env: dict[str, str], health: str) -> Iterator[None]:
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait(health)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def api_part(base: str, key: str, requests: int) -> None:
+    routes = ["/healthz", "/v1/overview/summary", "/v1/overview/top?dimension=magnet",
+              "/v1/overview/top?dimension=channel", "/v1/overview/top?dimension=landing_page",
+              "/v1/overview/top?dimension=country", "/v1/overview/timeseries?granularity=minute",
+              "/v1/overview/timeseries?granularity=day"]
+    times: dict[str, list[float]] = {r: [] for r in routes}
+    with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+        for r in routes:  # warm-up
+            client.get(base + r).raise_for_status()
+        for _ in range(requests):
+            for r in routes:
+                t = time.perf_counter()
+                client.get(base + r).raise_for_status()
+                times[r].append((time.perf_counter() - t) * 1000)
+    floor = statistics.median(times["/healthz"])
+    print(f"{'route':45} {'median ms':>10} {'p95 ms':>8} {'x healthz':>10}")
+    for r, ts in times.items():
+        med = statistics.median(ts)
+        p95 = sorted(ts)[max(0, int(len(ts) * 0.95) - 1)]
+        print(f"{r:45} {med:10.1f} {p95:8.1f} {med / floor:10.1f}")
+
+
+def browser_part(dash: str, anchor: str, email: str, password: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        anchors = []
+        for _ in range(3):
+            t = time.perf_counter()
+            page.goto(anchor)
+            page.wait_for_selector('[data-testid="stDataFrame"]', timeout=60_000)
+            page.wait_for_function(DONE, timeout=60_000)
+            anchors.append(time.perf_counter() - t)
+        page.goto(dash)
+        page.get_by_role("textbox", name="Email", exact=True).fill(email)
+        page.get_by_role("textbox", name="Password", exact=True).fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_selector('[data-testid="stSidebarNav"]', timeout=60_000)
+        page.wait_for_function(DONE, timeout=60_000)
+        results: dict[str, list[float]] = {n: [] for n in PAGES}
+        for _ in range(2):  # the first round fills the per-organization cache
+            for name in PAGES:
+                t = time.perf_counter()
+                page.get_by_role("link", name=name, exact=True).first.click()
+                page.wait_for_timeout(50)
+                page.wait_for_function(DONE, timeout=60_000)
+                results[name].append(time.perf_counter() - t)
+        browser.close()
+    a = statistics.median(anchors)
+    print(f"\nanchor (one static table, full load): {a:.2f} s")
+    print(f"{'page':14} {'cold s':>7} {'warm s':>7} {'cold/anchor':>12}")
+    for name, (cold, warm) in results.items():
+        print(f"{name:14} {cold:7.2f} {warm:7.2f} {cold / a:12.1f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data-dir", default=".lodestone")
+    ap.add_argument("--requests", type=int, default=10)
+    ap.add_argument("--org", default="demo")
+    args = ap.parse_args()
+    data = Path(args.data_dir).resolve()
+    seeded = json.loads((data / "seeded_orgs.json").read_text())[args.org]
+    api_port, dash_port, anchor_port = free_port(), free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LODESTONE_")}
+    env.update(LODESTONE_DATA_DIR=str(data), LODESTONE_API_URL=f"http://127.0.0.1:{api_port}",
+               LODESTONE_API_RATE_LIMIT_PER_MINUTE="0")
+    base = f"http://127.0.0.1:{api_port}"
+    py = sys.executable
+    streamlit = [py, "-m", "streamlit", "run"]
+    flags = ["--server.headless", "true", "--server.address", "127.0.0.1",
+             "--browser.gatherUsageStats", "false"]
+    with tempfile.TemporaryDirectory() as tmp:
+        anchor_file = Path(tmp) / "anchor.py"
+        anchor_file.write_text(ANCHOR)
+        with process([py, "-m", "lodestone.cli", "serve", "--port", str(api_port)], env, f"{base}/healthz"):
+            truth = data / "simulations" / "latest.json"
+            events = json.loads(truth.read_text())["orgs"].get(args.org, {}).get("events", "?") \
+                if truth.exists() else "?"
+            print(f"data: {data}  org {args.org}  simulated events: {events}")
+            api_part(base, seeded["api_key"], args.requests)
+            with process([*streamlit, str(ROOT / "dashboards" / "app.py"), "--server.port", str(dash_port), *flags],
+                         env, f"http://127.0.0.1:{dash_port}/_stcore/health"), \
+                 process([*streamlit, str(anchor_file), "--server.port", str(anchor_port), *flags],
+                         env, f"http://127.0.0.1:{anchor_port}/_stcore/health"):
+                browser_part(f"http://127.0.0.1:{dash_port}", f"http://127.0.0.1:{anchor_port}",
+                             f"owner@{args.org}.example", "lodestone-demo")
+
+
+if __name__ == "__main__":
+    main()
