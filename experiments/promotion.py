@@ -50,6 +50,7 @@ from experiments.guardrails import (
     srm_check,
     users_check,
 )
+from experiments.multiarm import best_arm_check
 from experiments.noninferiority import noninferiority_check, rule_for, rules_from_json
 from experiments.stats import AnalysisResult, VariantData, analyze
 
@@ -173,7 +174,10 @@ def evaluate(
 
     variants, weight_error = _with_weights(primary.variants, expected_weights)
     analysis, error = _analyze(policy, variants)
-    outcome = primary_check(policy, primary, analysis, error)
+    if policy.mde is not None and len(variants) > 2:  # several treatments: the best one
+        outcome = best_arm_check(policy, primary, analysis, error)
+    else:
+        outcome = primary_check(policy, primary, analysis, error)
     checks = [
         runtime_check(policy, started_at, now),
         users_check(policy, variants),
