@@ -58,6 +58,7 @@ def main() -> int:
         "promotion_validation": [],
         "decision_speed": ["--gbstats-python", gb] if gb else [],
         "harm_validation": [],
+        "multiarm_validation": [],
         "attribution": ["--ca-python", ca] if ca else [],
     }
     for name, extra in candidates.items():
