@@ -205,6 +205,12 @@ def evaluate(
                                 "alpha": policy.guardrail_alpha, "test": "no significant harm",
                                 "comparison": comparison})
 
+    given = {m.name for m in guardrails}
+    for rule in policy.guardrail_rules:  # a rule without data is an unverified guardrail
+        if rule.metric not in given:
+            checks.append(Check(f"guardrail:{rule.metric}", False,
+                                f"guardrail {rule.metric!r} has a margin but no data was read "
+                                "for it; an unverified guardrail does not hold"))
     promote = outcome.winner is not None and all(c.passed for c in checks)
     primary_dict = None
     if analysis is not None:
