@@ -59,6 +59,7 @@ def main() -> int:
         "decision_speed": ["--gbstats-python", gb] if gb else [],
         "harm_validation": [],
         "multiarm_validation": [],
+        "cuped_speed": [],
         "attribution": ["--ca-python", ca] if ca else [],
     }
     for name, extra in candidates.items():
