@@ -56,7 +56,6 @@ def main() -> int:
         "stats_validation": ["--gbstats-python", gb] if gb else [],
         "decision_speed": ["--gbstats-python", gb] if gb else [],
         "attribution": ["--ca-python", ca] if ca else [],
-        "quality": [],
     }
     for path in sorted(HERE.glob("*.py")):
         name = path.stem

@@ -32,6 +32,8 @@ def _why(check: Check) -> str:
         return f"it is not yet shown that {metric!r} stays within its allowed margin"
     if check.name == "primary" and check.detail.startswith("control is best"):
         return "every variant is doing worse than the control"
+    if check.name == "primary" and "does not yet beat" in check.detail:
+        return "the leading variant does not yet clearly beat every other arm"
     return _WAIT_REASONS.get(check.name, check.name)
 
 

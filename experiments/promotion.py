@@ -50,6 +50,7 @@ from experiments.guardrails import (
     srm_check,
     users_check,
 )
+from experiments.multiarm import best_arm_check
 from experiments.noninferiority import noninferiority_check, rule_for, rules_from_json
 from experiments.stats import AnalysisResult, VariantData, analyze
 
@@ -173,7 +174,10 @@ def evaluate(
 
     variants, weight_error = _with_weights(primary.variants, expected_weights)
     analysis, error = _analyze(policy, variants)
-    outcome = primary_check(policy, primary, analysis, error)
+    if policy.mde is not None and len(variants) > 2:  # several treatments: the best one
+        outcome = best_arm_check(policy, primary, analysis, error)
+    else:
+        outcome = primary_check(policy, primary, analysis, error)
     checks = [
         runtime_check(policy, started_at, now),
         users_check(policy, variants),
@@ -201,6 +205,12 @@ def evaluate(
                                 "alpha": policy.guardrail_alpha, "test": "no significant harm",
                                 "comparison": comparison})
 
+    given = {m.name for m in guardrails}
+    for rule in policy.guardrail_rules:  # a rule without data is an unverified guardrail
+        if rule.metric not in given:
+            checks.append(Check(f"guardrail:{rule.metric}", False,
+                                f"guardrail {rule.metric!r} has a margin but no data was read "
+                                "for it; an unverified guardrail does not hold"))
     promote = outcome.winner is not None and all(c.passed for c in checks)
     primary_dict = None
     if analysis is not None:

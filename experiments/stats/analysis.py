@@ -202,7 +202,8 @@ def _analyze(variants: list[VariantData], method: Method, alpha: float, adjust: 
              sequential_tuning_parameter: float, mde: float | None = None) -> AnalysisResult:
     metric: MetricType | None = None
     if variants:
-        metric = "continuous" if variants[0].is_continuous else "binomial"
+        metric = ("ratio" if variants[0].is_ratio else
+                  "continuous" if variants[0].is_continuous else "binomial")
     srm = None
     if users_are_valid(variants):
         weights = [float(v.expected_weight) for v in variants if v.expected_weight is not None]
@@ -238,7 +239,8 @@ def _analyze(variants: list[VariantData], method: Method, alpha: float, adjust: 
     drafts = [_draft(arms[0], a, raw[0], r, continuous, cuped)
               for a, r in zip(arms[1:], raw[1:], strict=True)]
     if method == "bayesian":
-        comparisons = _bayesian(arms[0], drafts, alpha, exact_beta=not continuous and not cuped)
+        comparisons = _bayesian(arms[0], drafts, alpha,
+                                exact_beta=metric == "binomial" and not cuped)
     else:
         comparisons = _frequentist(arms[0], drafts, method, alpha, adjust,
                                    sequential_tuning_parameter, mde)
@@ -273,7 +275,8 @@ def lift_estimate(control: VariantData, arm: VariantData) -> LiftEstimate:
         error = check_baseline(arms[0])
         if error:
             return LiftEstimate(None, None, error)
-        d = _draft(arms[0], arms[1], raw[0], raw[1], control.is_continuous, cuped)
+        d = _draft(arms[0], arms[1], raw[0], raw[1],
+                   control.is_continuous and not control.is_ratio, cuped)
     if d.error:
         return LiftEstimate(None, None, d.error)
     return LiftEstimate(d.lift, d.variance)

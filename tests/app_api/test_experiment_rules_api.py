@@ -44,6 +44,11 @@ def test_rules_are_stored_and_read_back(client: TestClient, world: World) -> Non
     r = client.patch(f"/v1/experiments/{eid}", headers=world.a.auth("editor"),
                      json={"guardrails": [{"metric": "revenue", "margin": 0.5}]})
     assert r.status_code == 409 and "guardrails" in r.json()["error"]["message"]
+    r = client.post(f"/v1/experiments/{eid}/rollback", headers=world.a.auth("owner"),
+                    json={"note": "checkout errors"})
+    assert r.json()["decision"]["summary"] == (
+        "Rolled back (checkout errors): every visitor is served the control, A, again (it "
+        "served the test arms).")
 
 
 BAD = [

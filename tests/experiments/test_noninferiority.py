@@ -94,6 +94,12 @@ def test_one_arm_empty_fails_without_raising() -> None:
     assert not evaluate(POLICY, START, NOW, LEADS, [missing]).promote
 
 
+def test_a_rule_without_data_blocks() -> None:
+    d = evaluate(POLICY, START, NOW, LEADS, [])
+    assert not d.promote and d.checks[-1].name == "guardrail:revenue"
+    assert "no data" in d.checks[-1].detail
+
+
 def test_invalid_rules_fail_the_policy() -> None:
     for margin in (-0.1, 0.0, 1.0, math.inf, math.nan):
         bad = PromotionPolicy(guardrail_rules=(GuardrailRule("revenue", margin),))
