@@ -66,6 +66,7 @@ def _from_session(token: str, kind: str, request: Request, session: Session,
         raise _unauthorized("session expired or invalid; sign in again at POST /v1/auth/login")
     user = session.get(User, claims.user_id)
     if (user is None or not user.is_active or user.org_id != claims.org_id
+            or not user.password_hash  # nobody signs in without a password: no fingerprint
             or sessions.password_fingerprint(secret_key, user.password_hash) != claims.pwd):
         raise _unauthorized("session is no longer valid; sign in again at POST /v1/auth/login")
     if kind == "cookie" and request.method not in SAFE_METHODS:
