@@ -196,7 +196,9 @@ def authorize(
                                "slow down", headers={"Retry-After": retry_after(remaining)})
         missing = [s for s in security_scopes.scopes if s not in principal.scopes]
         if missing:
-            who = f"role {principal.role!r}" if principal.role else "this API key"
+            who = f"role {principal.role!r}" if principal.role else "this API key" + (
+                f" (limited by its creator's current role {principal.limited_by!r})"
+                if principal.limited_by else "")
             raise APIError(403, "forbidden",
                            f"{who} lacks the {missing[0]} permission; ask an owner or admin",
                            details=[{"missing_permission": m} for m in missing])

@@ -11,8 +11,10 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-change-me"})
-DEV_SECRET = "dev-secret-change-me"
+from kernel.secret_file import MIN_ENTROPY_BITS, dev_secret, entropy_bits
+
+#: Refused everywhere (the last one was the development default before issue #18).
+PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", "dev-secret-change-me"})
 
 
 class Environment(StrEnum):
@@ -53,8 +55,10 @@ class Settings(BaseSettings):
         ),
     )
     secret_key: str = Field(
-        DEV_SECRET,
-        description="Signs sessions, derives visitor-id salts. Required outside development.",
+        "",
+        description=("Signs sessions, derives visitor-id salts. Required outside development "
+                     "(production: >= 256 bits of entropy); in development, empty means a "
+                     "random secret kept in <data_dir>/secret_key."),
     )
     redis_url: str = Field("", description="Optional redis:// URL for shared rate limits.")
     api_url: str = Field(
@@ -183,14 +187,29 @@ class Settings(BaseSettings):
             v = "postgresql+psycopg://" + v.removeprefix("postgresql://")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _development_secret(cls, data: Any) -> Any:
+        """Development without a secret: the data directory's own random one."""
+        if not isinstance(data, dict) or data.get("secret_key"):
+            return data
+        if str(data.get("env") or Environment.development.value) != "development":
+            return data
+        data_dir = Path(str(data.get("data_dir") or ".lodestone")).expanduser().resolve()
+        return {**data, "secret_key": dev_secret(data_dir)}
+
     @model_validator(mode="after")
     def _check_secrets(self) -> Settings:
-        if self.env is not Environment.development and self.secret_key in PLACEHOLDER_SECRETS:
-            raise ValueError(
-                "LODESTONE_SECRET_KEY is a placeholder; set it to a long random value "
-                "(python -c 'import secrets; print(secrets.token_urlsafe(32))') "
-                f"when LODESTONE_ENV={self.env.value}"
-            )
+        how = ("set it to a long random value (python -c 'import secrets; "
+               "print(secrets.token_urlsafe(32))')")
+        if not self.secret_key or self.secret_key in PLACEHOLDER_SECRETS:
+            raise ValueError(f"LODESTONE_SECRET_KEY is empty or a placeholder; {how} "
+                             f"when LODESTONE_ENV={self.env.value}")
+        if (self.env is Environment.production
+                and entropy_bits(self.secret_key) < MIN_ENTROPY_BITS):
+            raise ValueError(f"LODESTONE_SECRET_KEY is too weak for production (about "
+                             f"{entropy_bits(self.secret_key):.0f} bits; at least "
+                             f"{MIN_ENTROPY_BITS} needed); {how}")
         return self
 
     # -- derived paths -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from app_api.auth import sessions
+from app_api.auth.key_rights import CreatorInactiveError, effective_scopes
 from app_api.errors import APIError
 from kernel.credentials import presented_token
 from kernel.metadata.enums import ActorType
@@ -33,6 +34,8 @@ class Principal:
     scopes: frozenset[str]
     via: str = "api_key"  # api_key | bearer | cookie
     role: str | None = None
+    creator: str | None = None  # an API key's creator (a user id)
+    limited_by: str | None = None  # the creator's role, when it narrows the key's scopes
 
 
 def _unauthorized(message: str) -> APIError:
@@ -56,7 +59,13 @@ def _from_api_key(token: str, session: Session, touch: dict[str, float]) -> Prin
         session.execute(sa.update(ApiKey).where(ApiKey.id == key.id)
                         .values(last_used_at=utcnow()))
         session.commit()
-    return Principal(key.org_id, key.id, ActorType.API_KEY.value, frozenset(key.scopes or ()))
+    try:
+        scopes, limited_by = effective_scopes(session, key)
+    except CreatorInactiveError:
+        raise _unauthorized(f"API key {key.prefix} is disabled: the person who created it was "
+                            "deactivated; create a new one") from None
+    return Principal(key.org_id, key.id, ActorType.API_KEY.value, scopes,
+                     creator=key.created_by, limited_by=limited_by)
 
 
 def _from_session(token: str, kind: str, request: Request, session: Session,
@@ -66,6 +75,7 @@ def _from_session(token: str, kind: str, request: Request, session: Session,
         raise _unauthorized("session expired or invalid; sign in again at POST /v1/auth/login")
     user = session.get(User, claims.user_id)
     if (user is None or not user.is_active or user.org_id != claims.org_id
+            or not user.password_hash  # nobody signs in without a password: no fingerprint
             or sessions.password_fingerprint(secret_key, user.password_hash) != claims.pwd):
         raise _unauthorized("session is no longer valid; sign in again at POST /v1/auth/login")
     if kind == "cookie" and request.method not in SAFE_METHODS:

@@ -7,6 +7,7 @@ import datetime as dt
 from fastapi import APIRouter
 from pydantic import Field, field_validator
 
+from app_api.auth.key_rights import key_out
 from app_api.deps import Context, PermTeam
 from app_api.errors import APIError, conflict
 from app_api.pagination import CursorQuery, LimitQuery, paginate
@@ -44,6 +45,11 @@ class ApiKeyOut(Out):
     revoked_at: dt.datetime | None
     is_active: bool
     created_at: dt.datetime
+    effective_scopes: list[str] | None = Field(
+        None, description="What the key may do now: its scopes within its creator's current "
+        "role (empty once the creator is deactivated).")
+    limited_by_role: str | None = Field(
+        None, description="The creator's role, when it narrows the key's scopes.")
 
 
 class ApiKeyCreated(ApiKeyOut):
@@ -64,7 +70,7 @@ def list_api_keys(ctx: PermTeam, active: bool | None = None, cursor: str | None 
     elif active is False:
         stmt = stmt.where(ApiKey.revoked_at.is_not(None))
     rows, nxt = paginate(ctx.db, stmt, ApiKey, cursor, limit)
-    return {"data": rows, "next_cursor": nxt}
+    return {"data": [_out(ctx, k) for k in rows], "next_cursor": nxt}
 
 
 @router.post("", response_model=ApiKeyCreated, status_code=201)
@@ -75,16 +81,22 @@ def create_api_key(body: ApiKeyIn, ctx: PermTeam) -> ApiKeyCreated:
         raise APIError(403, "forbidden",
                        f"you cannot grant {beyond[0]}: a key gets at most your own permissions")
     new = generate_api_key("live" if body.mode == "live" else "test")
-    creator = ctx.principal.actor if ctx.principal.actor_type == "user" else None
+    # A key made with a key belongs to that key's creator: its rights follow theirs.
+    creator = (ctx.principal.actor if ctx.principal.actor_type == "user"
+               else ctx.principal.creator)
     key = ctx.create(ApiKey(name=body.name, prefix=new.prefix, secret_hash=new.secret_hash,
                             scopes=body.scopes, created_by=creator), "api_key")
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), token=new.token)
 
 
 @router.get("/{key_id}", response_model=ApiKeyOut)
-def get_api_key(key_id: PathId, ctx: PermTeam) -> ApiKey:
-    """One API key (prefix, scopes, last use; not the secret)."""
-    return _get(ctx, key_id)
+def get_api_key(key_id: PathId, ctx: PermTeam) -> ApiKeyOut:
+    """One API key (prefix, scopes, what its creator's role lets it do now, last use)."""
+    return _out(ctx, _get(ctx, key_id))
+
+
+def _out(ctx: Context, key: ApiKey) -> ApiKeyOut:
+    return ApiKeyOut.model_validate(key).model_copy(update=key_out(ctx.db.session, key))
 
 
 @router.post("/{key_id}/revoke", response_model=ApiKeyOut)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
+from app_api.auth.key_rights import revoke_keys_of
 from app_api.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, hash_password
 from app_api.deps import Context, PermTeam
 from app_api.errors import APIError, conflict
@@ -103,6 +104,8 @@ def update_user(user_id: PathId, body: UserPatch, ctx: PermTeam) -> User:
         setattr(user, field, value)
     if password:
         user.password_hash = hash_password(password)
+    if changes.get("is_active") is False:
+        revoke_keys_of(ctx.db.session, user.id, "creator deactivated", ctx.audit)
     ctx.db.flush()
     after = snapshot(user)
     if password:
@@ -119,6 +122,7 @@ def delete_user(user_id: PathId, ctx: PermTeam) -> Response:
     _owner_guard(ctx, user.role)
     if user.role == Role.OWNER and user.is_active and _active_owners(ctx) <= 1:
         raise conflict("this is the last active owner; make someone else owner first")
+    revoke_keys_of(ctx.db.session, user.id, "creator deleted", ctx.audit)
     ctx.delete(user, "user")
     return Response(status_code=204)
 

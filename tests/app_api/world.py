@@ -72,8 +72,12 @@ def make_org(state: State, name: str, *, password_for_owner: bool = True) -> Org
         s.add(org_row)
         s.flush()
         org = Org(org_row.id, slug)
+        # Sessions exist only for people with a password (issue #18): every role has one;
+        # password_for_owner=False leaves the owner unable to sign in with PASSWORD.
+        shared = CHEAP_HASHER.hash(PASSWORD)
         for role in ROLES:
-            pw = CHEAP_HASHER.hash(PASSWORD) if role == "owner" and password_for_owner else None
+            pw = shared if role != "owner" or password_for_owner else CHEAP_HASHER.hash(
+                secrets.token_hex(16))
             user = User(org_id=org.id, email=f"{role}@{slug}.example", name=role.title(),
                         role=Role(role), password_hash=pw)
             s.add(user)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kernel.settings import SettingsError, load_settings
@@ -8,7 +10,7 @@ from kernel.settings import SettingsError, load_settings
 def test_defaults_are_the_embedded_product(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("LODESTONE_WAREHOUSE_URL", "LODESTONE_METADATA_URL", "LODESTONE_ENV"):
         monkeypatch.delenv(var, raising=False)
-    s = load_settings(data_dir="/tmp/lodestone-x")
+    s = load_settings(data_dir="/tmp/lodestone-x", secret_key="test-secret-0123456789abcdef")
     assert s.warehouse_url == "lake"
     assert s.resolved_metadata_url == "sqlite:////tmp/lodestone-x/metadata.db"
     assert str(s.lake_dir) == "/tmp/lodestone-x/lake"
@@ -24,16 +26,21 @@ def test_wrong_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
         load_settings()
 
 
-def test_placeholder_secret_refused_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_placeholder_secret_refused_outside_development(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path: Path) -> None:
     monkeypatch.delenv("LODESTONE_SECRET_KEY", raising=False)
     monkeypatch.setenv("LODESTONE_ENV", "production")
     with pytest.raises(SettingsError, match="LODESTONE_SECRET_KEY"):
         load_settings()
     monkeypatch.setenv("LODESTONE_SECRET_KEY", "x" * 40)
+    with pytest.raises(SettingsError, match="too weak"):
+        load_settings()
+    monkeypatch.setenv("LODESTONE_SECRET_KEY", "q0Jd3mPyZ_5uTAv8xK2sLw9eRb4nHc7fGk1iVo6ZtYa")
     assert load_settings().env.value == "production"
     monkeypatch.setenv("LODESTONE_ENV", "development")
     monkeypatch.delenv("LODESTONE_SECRET_KEY")
-    assert load_settings().env.value == "development"  # development may use the placeholder
+    dev = load_settings(data_dir=tmp_path)  # development: a random secret of its own
+    assert dev.env.value == "development" and (tmp_path / "secret_key").exists()
 
 
 def test_postgres_url_gets_the_psycopg_driver(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,71 @@
+"""The development secret: random per data directory, never a constant in code.
+
+A constant default (``dev-secret-change-me``) let anyone forge an admin session on a
+server started without ``LODESTONE_SECRET_KEY`` (issue #18). In development the secret is
+now 256 random bits generated the first time a process loads settings on a data directory
+(``lodestone init`` or the first start) and kept in ``<data_dir>/secret_key`` (mode 0600).
+Production refuses secrets with less than 256 bits of estimated entropy.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import string
+from pathlib import Path
+
+SECRET_FILE = "secret_key"
+MIN_ENTROPY_BITS = 256
+
+
+def dev_secret(data_dir: Path) -> str:
+    """The data directory's secret, created (0600, atomically) when missing."""
+    path = data_dir / SECRET_FILE
+    try:
+        return _read(path)
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tmp = data_dir / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, (secrets.token_urlsafe(32) + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)  # fails if another process won the race: use theirs
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return _read(path)
+
+
+def _read(path: Path) -> str:
+    value = path.read_text().strip()
+    if not value:
+        raise FileNotFoundError(path)
+    return value
+
+
+def entropy_bits(secret: str) -> float:
+    """A conservative estimate: length x log2(alphabet), discounted for repeated characters.
+
+    ``token_urlsafe(32)`` scores ~280, ``token_hex(32)`` 256, ``token_hex(16)`` 128 and
+    ``"x" * 40`` about 12.
+    """
+    if not secret:
+        return 0.0
+    if all(c in string.hexdigits for c in secret):
+        alphabet = 16
+    else:
+        alphabet = sum(size for chars, size in ((string.ascii_lowercase, 26),
+                                                (string.ascii_uppercase, 26),
+                                                (string.digits, 10)) if any(c in chars for c in secret))
+        if any(c not in string.ascii_letters + string.digits for c in secret):
+            alphabet += 32
+    distinct = len(set(secret))
+    spread = min(1.0, distinct / min(alphabet, 16))
+    return len(secret) * math.log2(alphabet) * spread
