@@ -42,7 +42,8 @@ class State:
         self.sessions = sessions
         self.counter = make_counter(settings.redis_url)
         self.login_throttle = LoginThrottle(self.counter, settings.api_login_max_failures,
-                                            settings.api_login_window_s)
+                                            settings.api_login_window_s,
+                                            settings.api_login_max_failures_per_ip)
         self.key_touched: dict[str, float] = {}
         self.wake_webhooks: Callable[[], None] = lambda: None
         self._warehouse: Warehouse | None = None

@@ -96,6 +96,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body("invalid", "a value cannot be stored; check numbers, "
                                        "dates and text"), 422)
 
+    @app.exception_handler(UnicodeEncodeError)
+    async def _unencodable(_: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        # Only a lone surrogate in the input gets this far (UTF-8 encodes everything else).
+        log.info("unencodable text: %s", exc)
+        return JSONResponse(error_body("bad_request", "text holds a lone UTF-16 surrogate, "
+                                       "which cannot be stored; send valid Unicode"), 400)
+
     @app.exception_handler(Exception)
     async def _internal(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)

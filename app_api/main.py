@@ -12,14 +12,18 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app_api.deps import State, route_permission
+from app_api.docs_assets import install_docs
 from app_api.errors import install_error_handlers
+from app_api.json_guard import JsonGuardMiddleware
 from app_api.limits import BodyLimitMiddleware
+from app_api.observability import install_observability
 from app_api.routes import (
     ad_spend,
     api_keys,
     audit_log,
     auth,
     experiment_actions,
+    experiment_planner,
     experiments,
     insights,
     leads,
@@ -45,7 +49,7 @@ log = logging.getLogger(__name__)
 
 ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
            experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
-           ad_spend, stats, overview, insights)
+           ad_spend, stats, experiment_planner, overview, insights)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),
@@ -147,6 +151,7 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
             "cursor-paginated (`limit` ≤ 200, pass `next_cursor` back as `cursor`)."
         ),
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served with local assets: app_api/docs_assets.py
     )
     app.state.lodestone = state
     app.state.collector = collector
@@ -155,6 +160,7 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     for module in ROUTERS:
         app.include_router(module.router)
     app.include_router(ad_spend.upload_router)
+    app.add_middleware(JsonGuardMiddleware, exclude={"/v1/events"})  # inside the body limit
     app.add_middleware(BodyLimitMiddleware, limit=settings.api_max_body_bytes,
                        overrides={"/v1/ad-spend/import": settings.api_upload_max_bytes},
                        exclude={"/v1/events"})  # the collector's route has its own limit
@@ -163,6 +169,8 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
             app.router.routes.append(route)
     else:
         app.add_api_route("/healthz", _healthz, methods=["GET"], include_in_schema=False)
+    install_observability(app)
+    install_docs(app)
     check_route_permissions(app)
     document_permissions(app)
     return app

@@ -37,8 +37,9 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
         created = dt.datetime.fromisoformat(ts)
         if created.tzinfo is None or not isinstance(id_, str) or "\x00" in id_:
             raise ValueError(cursor)
+        id_.encode("utf-8")  # a lone surrogate (JSON "\ud800") cannot reach the driver
         return created, id_
-    except (ValueError, TypeError, UnicodeDecodeError):
+    except (ValueError, TypeError, UnicodeError, RecursionError):
         raise APIError(400, "bad_request",
                        "invalid cursor; pass next_cursor from the previous page unchanged",
                        details=[{"field": "cursor"}]) from None

@@ -54,6 +54,7 @@ def main() -> int:
     ca = reference_python("ca")
     extras = {
         "stats_validation": ["--gbstats-python", gb] if gb else [],
+        "decision_speed": ["--gbstats-python", gb] if gb else [],
         "attribution": ["--ca-python", ca] if ca else [],
     }
     for path in sorted(HERE.glob("*.py")):

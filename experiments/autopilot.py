@@ -47,11 +47,15 @@ def promotion_round(wh: Warehouse, session: Session, now: dt.datetime | None = N
     for exp in running:
         variants = [str(v["key"]) for v in exp.variants]
         try:
+            policy = policy_for(exp)
+            # a metric with a margin is a guardrail even if guardrail_metrics omits it
+            metrics = list(dict.fromkeys([*(exp.guardrail_metrics or []),
+                                          *(r.metric for r in policy.guardrail_rules)]))
             primary, guardrails = read_metrics(
                 wh, exp.org_id, exp.key, variants, exp.primary_metric or "lead",
-                list(exp.guardrail_metrics or []), until=now, magnet_id=exp.magnet_id or "",
+                metrics, until=now, magnet_id=exp.magnet_id or "",
             )
-            decision = evaluate(policy_for(exp), exp.started_at, now, primary, guardrails,
+            decision = evaluate(policy, exp.started_at, now, primary, guardrails,
                                 variant_weights(exp))
         except Exception as exc:  # one broken experiment must not stop the others
             log.exception("evaluating %s failed", exp.key)

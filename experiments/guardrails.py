@@ -14,9 +14,12 @@ import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from experiments.stats import AnalysisResult, Comparison, VariantData, analyze
+
+if TYPE_CHECKING:
+    from experiments.noninferiority import GuardrailRule
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,12 @@ class PromotionPolicy:
         srm_threshold: a sample-ratio-mismatch p-value below this blocks promotion.
         guardrail_alpha: level of the sequential harm test on each guardrail metric.
         sequential_tuning: N* for the confidence sequences; None uses analyze's default.
+        mde: planned minimum detectable relative effect. When set, the primary metric
+            is decided by the one-sided mixture test tuned to it (``stats/mixture.py``,
+            faster); None keeps gbstats' two-sided confidence sequence (today's rule).
+        guardrail_rules: a margin and a direction per guardrail metric; a guardrail
+            with a rule must be shown non-inferior (``experiments/noninferiority.py``),
+            one without keeps the "not significantly harmed" test.
     """
 
     min_runtime_hours: float = 72
@@ -42,6 +51,8 @@ class PromotionPolicy:
     srm_threshold: float = 0.001
     guardrail_alpha: float = 0.05
     sequential_tuning: int | None = None
+    mde: float | None = None
+    guardrail_rules: tuple[GuardrailRule, ...] = ()
 
     def problems(self) -> list[str]:
         """Why this policy cannot be applied (empty when it is valid)."""
@@ -62,6 +73,11 @@ class PromotionPolicy:
             if value is None or not value > 0:
                 out.append(f"sequential_tuning must be > 0 or None, got "
                            f"{self.sequential_tuning!r}")
+        if self.mde is not None:
+            value = finite_number(self.mde)
+            if value is None or not value > 0:
+                out.append(f"mde must be a relative effect > 0 or None, got {self.mde!r}")
+        out.extend(p for rule in self.guardrail_rules if (p := rule.problem()))
         return out
 
     def analyze_options(self) -> dict[str, float]:
@@ -69,6 +85,13 @@ class PromotionPolicy:
         if self.sequential_tuning is None:
             return {}
         return {"sequential_tuning_parameter": float(self.sequential_tuning)}
+
+    def primary_options(self) -> dict[str, Any]:
+        """``analyze`` arguments for the primary metric: the mixture test when an MDE is
+        planned, else gbstats' sequential test."""
+        if self.mde is not None:
+            return {"method": "mixture", "mde": float(self.mde)}
+        return {"method": "sequential", **self.analyze_options()}
 
 
 @dataclass(frozen=True)

@@ -192,7 +192,15 @@ def rollback(session: Session, exp: Experiment, actor: Actor, *,
     exp.status = S.ROLLED_BACK
     exp.winner = None
     exp.stopped_at = exp.stopped_at or now or utcnow()
-    exp.decision = {**(reason or {}), "promote": False, "winner": None, "rolled_back": True}
+    reason = reason or {}
+    control = str((exp.variants or [{}])[0].get("key", "the control"))
+    note = f" ({reason['note']})" if reason.get("note") else ""
+    # the one sentence every decision carries for the analyst (experiments/explain.py)
+    summary = reason.get("summary") or (
+        f"Rolled back{note}: every visitor is served the control, {control}, "
+        f"again (it served {before.get('winner') or 'the test arms'}).")
+    exp.decision = {**reason, "promote": False, "winner": None, "rolled_back": True,
+                    "summary": summary}
     return _finish(session, exp, actor, "experiment.rolled_back", before,
                    "experiment.rolled_back",
                    {"previous_winner": before.get("winner"), "reason": reason or {}})

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
+from experiments.explain import summarize
 from experiments.guardrails import (
     Check,
     MetricData,
@@ -49,6 +50,8 @@ from experiments.guardrails import (
     srm_check,
     users_check,
 )
+from experiments.multiarm import best_arm_check
+from experiments.noninferiority import noninferiority_check, rule_for, rules_from_json
 from experiments.stats import AnalysisResult, VariantData, analyze
 
 __all__ = ["Check", "Decision", "MetricData", "PromotionPolicy", "evaluate", "policy_for",
@@ -73,12 +76,14 @@ class Decision:
     primary: dict[str, Any] | None
     guardrails: list[dict[str, Any]] = field(default_factory=list)
     policy: PromotionPolicy | None = None
+    summary: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict: ISO timestamps, and None in place of any NaN or infinity."""
         return _json_safe({
             "promote": self.promote,
             "winner": self.winner,
+            "summary": self.summary,
             "checks": [asdict(c) for c in self.checks],
             "reasons": list(self.reasons),
             "evaluated_at": self.evaluated_at,
@@ -129,8 +134,8 @@ def _with_weights(variants: Sequence[VariantData], weights: Sequence[float] | No
 def _analyze(policy: PromotionPolicy, variants: list[VariantData],
              ) -> tuple[AnalysisResult | None, str | None]:
     try:
-        result = analyze(variants, method="sequential", alpha=policy.alpha, adjust="holm",
-                         **policy.analyze_options())
+        result = analyze(variants, alpha=policy.alpha, adjust="holm",
+                         **policy.primary_options())
     except (ValueError, TypeError, ArithmeticError) as exc:  # malformed input, not a bug
         return None, f"analysis failed: {exc}"
     return result, None
@@ -164,11 +169,15 @@ def evaluate(
     problems = policy.problems()
     if problems:
         check = Check("policy", False, "invalid promotion policy: " + "; ".join(problems))
-        return Decision(False, None, [check], [check.detail], now, None, policy=policy)
+        return Decision(False, None, [check], [check.detail], now, None, policy=policy,
+                        summary=summarize(False, None, [check], None, primary.name))
 
     variants, weight_error = _with_weights(primary.variants, expected_weights)
     analysis, error = _analyze(policy, variants)
-    outcome = primary_check(policy, primary, analysis, error)
+    if policy.mde is not None and len(variants) > 2:  # several treatments: the best one
+        outcome = best_arm_check(policy, primary, analysis, error)
+    else:
+        outcome = primary_check(policy, primary, analysis, error)
     checks = [
         runtime_check(policy, started_at, now),
         users_check(policy, variants),
@@ -179,12 +188,29 @@ def evaluate(
     control = variants[0].name if variants else None
     guardrail_dicts = []
     for metric in guardrails:
+        rule = rule_for(policy.guardrail_rules, metric.name)
+        if rule is not None:
+            check, numbers = noninferiority_check(rule, policy.guardrail_alpha, metric,
+                                                  control, outcome.candidate)
+            checks.append(check)
+            guardrail_dicts.append({"metric": metric.name, **rule.to_json(),
+                                    "higher_is_better": rule.higher_is_better,
+                                    "alpha": policy.guardrail_alpha,
+                                    "test": "non-inferiority", "numbers": numbers})
+            continue
         check, comparison = guardrail_check(policy, metric, control, outcome.candidate)
         checks.append(check)
         guardrail_dicts.append({"metric": metric.name,
                                 "higher_is_better": metric.higher_is_better,
-                                "alpha": policy.guardrail_alpha, "comparison": comparison})
+                                "alpha": policy.guardrail_alpha, "test": "no significant harm",
+                                "comparison": comparison})
 
+    given = {m.name for m in guardrails}
+    for rule in policy.guardrail_rules:  # a rule without data is an unverified guardrail
+        if rule.metric not in given:
+            checks.append(Check(f"guardrail:{rule.metric}", False,
+                                f"guardrail {rule.metric!r} has a margin but no data was read "
+                                "for it; an unverified guardrail does not hold"))
     promote = outcome.winner is not None and all(c.passed for c in checks)
     primary_dict = None
     if analysis is not None:
@@ -203,17 +229,19 @@ def evaluate(
         primary=primary_dict,
         guardrails=guardrail_dicts,
         policy=policy,
+        summary=summarize(promote, outcome.winner, checks, analysis, primary.name),
     )
 
 
 _POLICY_ATTRIBUTES = {
     "min_runtime_hours": ("min_runtime_hours",),
     "min_users_per_arm": ("min_users_per_arm",),
-    "min_conversions_per_arm": ("min_conversions_per_arm",),
     "alpha": ("alpha",),
     "srm_threshold": ("srm_threshold",),
     "guardrail_alpha": ("guardrail_alpha",),
     "sequential_tuning": ("sequential_tuning", "sequential_tuning_parameter"),
+    "min_conversions_per_arm": ("min_conversions", "min_conversions_per_arm"),
+    "mde": ("mde",),
 }
 
 
@@ -231,7 +259,9 @@ def policy_for(experiment: Any) -> PromotionPolicy:
             if finite_number(value) is not None:
                 values[field_name] = value
                 break
-    return PromotionPolicy(**values)
+    # the stored rules (experiments.guardrails); NULL keeps today's rule
+    rules = rules_from_json(getattr(experiment, "guardrails", None))
+    return PromotionPolicy(**values, guardrail_rules=rules)
 
 
 def variant_weights(experiment: Any) -> list[float] | None:

@@ -28,6 +28,7 @@ from ingestion.columns import rows_to_block
 from ingestion.enrich import SaltStore, parse_user_agent
 from ingestion.frames import ARROW_MIN_ROWS, encode_frame, read_table
 from ingestion.intake import GIF, GIF_HEADERS, Intake, Static, error
+from ingestion.orphan import watch_parent
 from ingestion.ratelimit import Limit, RateLimiter
 from ingestion.registry import Registry
 from ingestion.shipper import Shipper
@@ -85,6 +86,7 @@ class Collector:
         revisions.add_change_listener(self.registry.reload)  # this process's own commits
         await asyncio.to_thread(self._warm_up)
         self._ship_task = asyncio.create_task(self._ship_loop())
+        watch_parent(asyncio.get_running_loop(), self.stop)  # die with a killed supervisor
         # Everything loaded so far lives as long as the process: keep it out of the cyclic
         # collector's full passes, which otherwise rescan it while requests wait.
         gc.freeze()
@@ -184,7 +186,9 @@ class Collector:
 
     async def script_version(self, request: Request) -> Response:
         """GET /s/vN.js — one published snippet version, immutable (SRI-pinnable)."""
-        m = re.fullmatch(r"v(\d+)\.js", request.path_params["name"])
+        # ASCII digits, at most 9: int() of thousands of digits raised (a 500), and \d
+        # matches other scripts' digits too.
+        m = re.fullmatch(r"v([0-9]{1,9})\.js", request.path_params["name"])
         asset = self.assets.get(int(m.group(1))) if m else None
         return self._snippet(request, asset, SNIPPET_CACHE["pinned"])
 

@@ -29,6 +29,7 @@ from ingestion.validate import (
     decode_batch,
     now_ms,
 )
+from kernel.credentials import presented_token
 from kernel.schema import FLAG_SERVER_SIDE
 
 PIXEL_FIELDS = frozenset(f for f in EVENT_FIELDS if f != "props")
@@ -63,6 +64,11 @@ def error(status: int, code: str, message: str, headers: dict[str, str] | None =
     """The one JSON error shape: ``{"error": {"code", "message", "details"}}``."""
     body = _json.encode({"error": {"code": code, "message": message, "details": []}})
     return Response(body, status, headers=headers, media_type="application/json")
+
+
+def _too_large(message: str) -> Response:
+    # The rest of the body is never read, so the connection cannot carry another request.
+    return error(413, "too_large", message, {"Connection": "close"})
 
 
 def is_dnt(request: Request) -> bool:
@@ -114,15 +120,21 @@ class Intake:
 
     # -- POST /e and POST /v1/events -----------------------------------------------------------
     async def _read(self, request: Request) -> bytes | Response:
+        """The body, counted as it arrives: past the limit, 413 without reading the rest."""
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
             TALLY.reject("too_large")
-            return error(413, "too_large", f"body is {length} bytes; the limit is {MAX_BODY_BYTES}")
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            TALLY.reject("too_large")
-            return error(413, "too_large", f"body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
-        return body
+            return _too_large(f"body is {length} bytes; the limit is {MAX_BODY_BYTES}")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:  # a chunked body declares no length: stop at the limit
+                TALLY.reject("too_large")
+                return _too_large(f"body is over {MAX_BODY_BYTES} bytes; the limit is "
+                                  f"{MAX_BODY_BYTES}")
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def browser_batch(self, request: Request) -> Response:
         """POST /e — batched events from the snippet (sendBeacon), CORS per site."""
@@ -133,11 +145,13 @@ class Intake:
         return await self._batch(request, server_side=True)
 
     def _server_site(self, request: Request, site_key: str) -> tuple[str, str] | Response:
-        auth = request.headers.get("authorization", "")
-        key = self.registry.api_key(auth.removeprefix("Bearer ").strip()) if auth else None
+        h = request.headers
+        token = presented_token(h.get("authorization", ""), h.get("x-api-key", ""))
+        key = self.registry.api_key(token) if token else None
         if key is None:
             TALLY.reject("unauthorized")
-            return error(401, "unauthorized", "send a valid API key as 'Authorization: Bearer <key>'")
+            return error(401, "unauthorized", "send a valid API key as 'Authorization: Bearer "
+                         "<key>' or 'X-API-Key: <key>'", {"WWW-Authenticate": "Bearer"})
         if "events:write" not in key.scopes:  # the API's rule: a key may do what it lists
             return error(403, "forbidden", "this API key lacks the events:write scope")
         if not site_key:

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from ingestion.json_depth import MAX_JSON_DEPTH, value_depth_exceeds
 from kernel.schema import EVENT_COLUMNS, EVENT_TYPES
 
 MAX_EVENTS_PER_BATCH = 500
@@ -134,8 +135,25 @@ _raw_decoder = msgspec.json.Decoder(_Raw)
 _lax_decoder = msgspec.json.Decoder(LaxEvent)
 
 
+def too_deep() -> BadRequest:
+    return BadRequest(f"JSON nested more than {MAX_JSON_DEPTH} levels deep (arrays and "
+                      f"objects inside one another); the limit is {MAX_JSON_DEPTH}")
+
+
 def decode_batch(body: bytes) -> Decoded:
     """Decode ``{"site": ..., "events": [...]}``; whole-request problems raise BadRequest."""
+    try:
+        decoded = _decode_batch(body)
+    except RecursionError:  # thousands of levels: the decoder gave up before we could look
+        raise too_deep() from None
+    # The envelope, the events list and each event are 3 levels; only props nest freely.
+    for ev in decoded.events:
+        if ev.props and value_depth_exceeds(ev.props, MAX_JSON_DEPTH - 3):
+            raise too_deep()
+    return decoded
+
+
+def _decode_batch(body: bytes) -> Decoded:
     if len(body) > MAX_BODY_BYTES:
         raise BadRequest(f"body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}", 413)
     try:
@@ -150,15 +168,15 @@ def decode_batch(body: bytes) -> Decoded:
         return Decoded(typed.site, typed.events)
     try:
         raw = _raw_decoder.decode(body)
-    except UnicodeDecodeError:
-        _explain_undecodable(body)
-        raise
     except msgspec.ValidationError as exc:
         try:
             msgspec.json.decode(body)
         except msgspec.DecodeError as bad:
             raise BadRequest(f"malformed JSON: {bad}") from None
         raise BadRequest(f'expected {{"site": "...", "events": [...]}}: {exc}') from None
+    except (UnicodeDecodeError, msgspec.DecodeError):  # malformed past where typing failed
+        _explain_undecodable(body)
+        raise
     if len(raw.events) > MAX_EVENTS_PER_BATCH:
         raise _too_many(len(raw.events))
     out = Decoded(raw.site, [], [])

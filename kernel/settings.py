@@ -91,7 +91,9 @@ class Settings(BaseSettings):
     )
     api_max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest JSON body.")
     api_upload_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest CSV upload.")
-    api_login_max_failures: int = Field(5, ge=1, description="Failed logins per email+IP ...")
+    api_login_max_failures: int = Field(5, ge=1, description="Failed sign-ins per account ...")
+    api_login_max_failures_per_ip: int = Field(
+        30, ge=0, description="Failed sign-ins per client IP (any account) ...; 0 = no limit.")
     api_login_window_s: int = Field(900, ge=1, description="... within this window, then 429.")
     api_session_ttl_s: int = Field(43200, ge=60, description="Lifetime of a session cookie.")
     api_token_ttl_s: int = Field(3600, ge=60, description="Lifetime of a dashboard bearer token.")
@@ -107,6 +109,59 @@ class Settings(BaseSettings):
     )
     openai_api_key: str = Field("", description="API key for openai_base_url.")
     openai_model: str = Field("gpt-4o-mini", description="Model name for AI drafts.")
+    openai_timeout_s: float = Field(60.0, gt=0, description="Timeout of one model request.")
+    openai_max_retries: int = Field(
+        4, ge=0, le=10, description="Retries of a model request answered 429/5xx or timed out."
+    )
+    openai_max_retry_wait_s: float = Field(
+        60.0, ge=0, description="Longest wait between retries, Retry-After included."
+    )
+    openai_stream: bool = Field(False, description="Stream model answers (SSE).")
+    ai_validation_retries: int = Field(
+        2, ge=0, le=5, description="Re-asks after a schema-invalid answer, error fed back."
+    )
+    ai_request_token_budget: int = Field(
+        24_000, ge=1000, description="Most tokens (prompt + answer) one model request may use."
+    )
+    ai_monthly_token_budget: int = Field(
+        2_000_000, ge=0, description="Tokens per organization per calendar month (UTC); 0 = none."
+    )
+    quality_max_similarity: float = Field(
+        0.6, gt=0, le=1, description="Highest MinHash similarity to another magnet or draft."
+    )
+    quality_recent_generations: int = Field(
+        200, ge=0, description="How many recent AI generations the uniqueness check reads."
+    )
+    quality_grade_general: float = Field(9.0, gt=0, description="Max grade, general readers.")
+    quality_grade_professional: float = Field(
+        12.0, gt=0, description="Max grade, professional readers."
+    )
+    quality_grade_expert: float = Field(14.0, gt=0, description="Max grade, expert readers.")
+    quality_link_allowlist: str = Field(
+        "", description="Comma-separated domains links may point to; empty = any domain."
+    )
+    quality_max_unsupported_claims: int = Field(
+        0, ge=0, description="Unsupported factual statements allowed before publishing."
+    )
+    quality_min_claim_support: float = Field(
+        0.6, gt=0, le=1, description="Share of a claim's words a passage must contain."
+    )
+    knowledge_max_bytes: int = Field(
+        20 * 1024 * 1024, ge=1024, description="Largest knowledge-base upload."
+    )
+    refresh_interval_s: int = Field(
+        60, ge=1, le=240,
+        description="How often Dagster looks for new events and refreshes daily_magnet_metrics "
+        "(seconds); with a run's duration this keeps the API's numbers under 5 minutes old.",
+    )
+    partitions_start: str = Field(
+        "", pattern=r"^(\d{4}-\d{2}-\d{2})?$",
+        description="First daily partition (YYYY-MM-DD); empty = the first day with events, "
+        "remembered in data_dir/partitions_start.",
+    )
+    dagster_max_concurrent_runs: int = Field(
+        2, ge=1, description="Dagster runs at once (at most one heavy analytics run among them).",
+    )
 
     @field_validator("warehouse_url")
     @classmethod

@@ -7,7 +7,6 @@ it runs, so ``--help`` and the small commands start fast (figures: benchmarks/cl
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import random
 import sys
@@ -74,16 +73,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_materialize(args: argparse.Namespace) -> int:
-    from dagster import materialize
+    from lodestone.up import materialize_all
 
-    from orchestration.definitions import all_assets, all_checks
-    from orchestration.resources import MetadataResource, WarehouseResource
-
-    result = materialize(
-        [*all_assets, *all_checks],  # type: ignore[list-item]
-        resources={"warehouse": WarehouseResource(), "metadata": MetadataResource()},
-        selection=args.assets or None,
-    )
+    result = materialize_all(args.assets or None)
     print("materialized" if result.success else "materialization failed")
     return 0 if result.success else 1
 
@@ -135,13 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     settings_help = "Settings come from LODESTONE_* environment variables (see docs/settings.md)."
     p = argparse.ArgumentParser(prog="lodestone", description=__doc__.split("\n\n")[0],
                                 epilog=settings_help)
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="show libraries' INFO logs (Alembic, Dagster, HTTP) on the console")
+    verbose = "show library INFO/DEBUG lines on the console (they always go to <data dir>/logs)"
+    p.add_argument("-v", "--verbose", action="store_true", help=verbose)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("up", help="initialize, seed demo data and run every service")
     s.add_argument("--check", action="store_true", help="start everything, verify, stop, exit 0/1")
     s.add_argument("--visitors", type=int, default=20000, help="demo visitors to simulate (first run)")
+    s.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose)
     s.set_defaults(func=_cmd_up)
 
     s = sub.add_parser("init", help="create the data directory and run all migrations")
@@ -161,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     s.set_defaults(func=_cmd_simulate)
 
-    s = sub.add_parser("materialize", help="materialize Dagster assets in-process (all by default)")
+    s = sub.add_parser("materialize", help="materialize Dagster assets now, recorded in the Dagster instance (all by default)")
     s.add_argument("assets", nargs="*", help="asset keys to materialize")
     s.set_defaults(func=_cmd_materialize)
 
@@ -178,20 +171,24 @@ def build_parser() -> argparse.ArgumentParser:
                        default="granian" if name == "collector" else "uvicorn",
                        help="HTTP server (granian measured faster for the collector: docs/tracking.md)")
         s.set_defaults(func=func)
+    from content.cli import (
+        add_commands as add_content_commands,  # magnet build|templates, brand check
+    )
+    add_content_commands(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from kernel.logs import configure_logging
     from kernel.settings import SettingsError
 
     try:
-        get_settings()
+        settings = get_settings()
     except SettingsError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    configure_logging(settings.data_path / "logs", args.command, verbose=args.verbose)
     return int(args.func(args))
 
 

@@ -41,5 +41,6 @@ def run_server(target: str, host: str | None, port: int | None, workers: int, se
 
     uvicorn.run(target, host=host, port=port, workers=workers, loop="uvloop", http="httptools",
                 access_log=False, log_level="warning", timeout_graceful_shutdown=10,
+                log_config=None,  # our handlers (kernel/logs.py), not uvicorn's own
                 backlog=2048)
     return 0

@@ -20,14 +20,26 @@ from kernel.warehouse import open_warehouse
 
 log = logging.getLogger(__name__)
 
-DAGSTER_YAML = """\
+def instance_yaml(settings: Settings) -> str:
+    """``dagster.yaml`` of the instance that ``up`` runs: queued runs sized for 2 cores.
+
+    At most ``dagster_max_concurrent_runs`` runs at once and only one ``heavy`` one among
+    them (daily partitions, roll-up, compaction: each keeps a core busy for minutes), so the
+    ``light`` metrics refresh always finds a free slot and the API's numbers stay fresh.
+    """
+    return f"""\
 telemetry:
   enabled: false
 run_coordinator:
   module: dagster.core.run_coordinator
   class: QueuedRunCoordinator
   config:
-    max_concurrent_runs: 2
+    max_concurrent_runs: {settings.dagster_max_concurrent_runs}
+    tag_concurrency_limits:
+      - key: "lodestone/lane"
+        value: "heavy"
+        limit: 1
+    dequeue_interval_seconds: 2
 """
 
 
@@ -50,7 +62,7 @@ def session_factory(settings: Settings):  # type: ignore[no-untyped-def]
 def dagster_home(settings: Settings) -> Path:
     home = settings.data_path / "dagster"
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    (home / "dagster.yaml").write_text(instance_yaml(settings))
     return home
 
 

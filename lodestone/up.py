@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import random
@@ -9,13 +10,16 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 import dashboards
 from experiments.autopilot import promotion_round
+from kernel.logs import CONSOLE
 from kernel.settings import get_settings, settings_env
 from kernel.warehouse import open_warehouse
 from lodestone.seed import SeededOrg, seed_org
@@ -29,22 +33,66 @@ from lodestone.services import (
 )
 from lodestone.simulate import generate, send_http, simulate
 
+if TYPE_CHECKING:
+    from dagster import ExecuteInProcessResult
+
 log = logging.getLogger(__name__)
+console = logging.getLogger(CONSOLE)
 
 
-def materialize_all() -> bool:
-    """Materialize every asset in-process so the dashboards have data from the first minute."""
+def materialize_all(selection: Sequence[str] | None = None) -> ExecuteInProcessResult:
+    """Materialize assets now, in this process, recorded in the product's Dagster instance.
+
+    The run and its materializations appear on Dagster's Runs and asset pages like the
+    daemon's own runs (``DAGSTER_HOME``, else the data directory's instance).
+    """
     from dagster import DagsterInstance, materialize
 
     from orchestration.definitions import all_assets, all_checks
     from orchestration.resources import MetadataResource, WarehouseResource
 
-    result = materialize(
-        [*all_assets, *all_checks],  # type: ignore[list-item]
-        resources={"warehouse": WarehouseResource(), "metadata": MetadataResource()},
-        instance=DagsterInstance.get(), raise_on_error=False,
-    )
-    return bool(result.success)
+    home = os.environ.get("DAGSTER_HOME") or str(dagster_home(get_settings()))
+    # Dagster's console logger prints every step at DEBUG; the run's own log (in the
+    # instance, on the Runs page) keeps all of it. -v shows it on the console again.
+    level = "DEBUG" if logging.getLogger().isEnabledFor(logging.DEBUG) else "WARNING"
+    with DagsterInstance.from_config(home) as instance:
+        return materialize(
+            [*all_assets, *all_checks],  # type: ignore[list-item]
+            resources={"warehouse": WarehouseResource(), "metadata": MetadataResource()},
+            instance=instance, raise_on_error=False, selection=selection,
+            tags={"lodestone/launched_by": "cli"},
+            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+        )
+
+
+class PromotionWatch:
+    """One console line per promotion the Dagster sensor decides while ``up`` runs."""
+
+    def __init__(self, sessions: Any) -> None:
+        self.sessions = sessions
+        self.since = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self.seen: set[str] = set()
+
+    def poll(self) -> list[str]:
+        from sqlalchemy import select
+
+        from kernel.metadata.models import AuditLog
+
+        lines = []
+        with self.sessions() as session:
+            rows = session.scalars(select(AuditLog).where(
+                AuditLog.action == "experiment.promoted", AuditLog.created_at >= self.since)
+                .order_by(AuditLog.created_at)).all()
+            for row in rows:
+                if row.id in self.seen:
+                    continue
+                self.seen.add(row.id)
+                after = row.after or {}
+                line = (f"experiment {after.get('key', row.resource_id)}: promoted "
+                        f"{after.get('winner')} (by {row.actor})")
+                console.info(line)
+                lines.append(line)
+        return lines
 
 
 class _Stop(Exception):
@@ -82,7 +130,7 @@ def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True)
         wh.close()
     os.environ["DAGSTER_HOME"] = str(dagster_home(settings))  # runs show up in the Dagster UI
     print("materializing the analytics assets ...", flush=True)
-    if not materialize_all():
+    if not materialize_all().success:
         print("warning: some assets failed to materialize; see the Dagster UI", file=sys.stderr)
     wh = open_warehouse(settings)
     try:
@@ -133,12 +181,21 @@ def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True)
             f"  Last 30 days:  {int(stats['totals']['views'])} magnet views, "
             f"{int(stats['totals']['leads'])} leads\n"
             f"  Live traffic:  25 simulated visitors every 15 s through the collector\n"
-            f"  Logs in {sup.log_dir}. Press Ctrl-C to stop everything.", flush=True)
+            f"  Logs in {sup.log_dir} (-v shows them here); below: warnings, errors and\n"
+            f"  promotions only. Press Ctrl-C to stop everything.", flush=True)
         if check:
             if stats["totals"]["leads"] <= 0:
                 print("check failed: the API returned no leads", file=sys.stderr)
                 code = 1
+        watch = PromotionWatch(session_factory(settings))
+        polled = time.monotonic()
         while keep_running:
+            if time.monotonic() - polled > 10:
+                polled = time.monotonic()
+                try:
+                    watch.poll()
+                except Exception as exc:  # the product goes on; the log says why
+                    log.warning("promotion watch: %s", exc)
             dead = sup.poll_dead()
             if dead is not None:
                 print(f"{dead.name} exited unexpectedly; see {dead.log_path}", file=sys.stderr)

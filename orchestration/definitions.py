@@ -4,19 +4,28 @@
 import os
 
 from dagster import (
-    AssetSelection,
     AssetSpec,
     Definitions,
-    ScheduleDefinition,
-    define_asset_job,
+    in_process_executor,
     load_asset_checks_from_modules,
     load_assets_from_modules,
 )
 
 from orchestration.assets import attribution, engagement, experiments, metrics, roi, sessions
-from orchestration.automation import analytics_hourly, rollup_after_daily
+from orchestration.automation import (
+    analytics_hourly,
+    compact_lake_every_10_minutes,
+    refresh_metrics_on_new_events,
+    rollup_after_daily,
+)
 from orchestration.checks import rows_checks
-from orchestration.jobs import analytics_daily, analytics_rollup, compact_lake
+from orchestration.jobs import (
+    analytics_cycle,
+    analytics_daily,
+    analytics_rollup,
+    compact_lake,
+    refresh_metrics,
+)
 from orchestration.resources import MetadataResource, WarehouseResource
 from orchestration.sensors import experiment_promotion
 
@@ -37,17 +46,14 @@ all_checks = [
                   "attribution", "roi", "experiment_results"]),
 ]
 
-refresh_metrics = define_asset_job("refresh_metrics", selection=AssetSelection.groups("metrics"))
-
 defs = Definitions(
     assets=[events, *all_assets],
     asset_checks=all_checks,
-    jobs=[refresh_metrics, analytics_daily, analytics_rollup, compact_lake],
-    schedules=[
-        ScheduleDefinition(job=refresh_metrics, cron_schedule="*/5 * * * *"),
-        ScheduleDefinition(job=compact_lake, cron_schedule="*/10 * * * *"),
-        analytics_hourly,
-    ],
-    sensors=[rollup_after_daily, experiment_promotion],
+    jobs=[refresh_metrics, analytics_cycle, analytics_daily, analytics_rollup, compact_lake],
+    schedules=[analytics_hourly, compact_lake_every_10_minutes],
+    sensors=[refresh_metrics_on_new_events, rollup_after_daily, experiment_promotion],
     resources={"warehouse": WarehouseResource(), "metadata": MetadataResource()},
+    # Every step of a run in the run's own process: a step subprocess costs seconds of
+    # start-up each (measured in benchmarks/automation.py, recorded in docs/operations.md).
+    executor=in_process_executor,
 )

@@ -12,6 +12,9 @@ from kernel.settings import Settings, get_settings
 from tests.helpers import make_settings
 
 os.environ["DAGSTER_DISABLE_TELEMETRY"] = "1"
+# Definitions are imported before any test has data: pin the first daily partition so that
+# tests can materialize any day (the first-day-with-events lookup has its own test).
+os.environ.setdefault("LODESTONE_PARTITIONS_START", "2024-01-01")
 
 
 @pytest.fixture()

@@ -1,7 +1,8 @@
 """SSRF guard: webhooks may only reach public addresses.
 
-A target host is resolved and *every* address is checked (loopback, private, link-local,
-multicast, reserved and unspecified ranges are refused, IPv4-mapped IPv6 included); the
+The host is normalised first (UTS-46/IDNA, canonical IPv4 only: :mod:`kernel.netguard`),
+then resolved and *every* address is checked (loopback, private, link-local, multicast,
+reserved and unspecified ranges are refused, and IPv4 embedded in IPv6 likewise); the
 request then goes to the checked address itself, so a DNS answer that changes between
 check and connect (rebinding) cannot redirect it. ``allow_private`` (the setting
 ``LODESTONE_WEBHOOKS_ALLOW_PRIVATE``) lifts the guard (tests, on-premise receivers).
@@ -12,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 from urllib.parse import urlsplit
+
+from kernel import netguard
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -25,10 +28,7 @@ class UnsafeTargetError(ValueError):
 
 
 def is_public(ip: IPAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-                or ip.is_reserved or ip.is_unspecified or not ip.is_global)
+    return netguard.is_public(ip)  # embedded IPv4 (mapped, 6to4, Teredo, NAT64) included
 
 
 def parse(url: str) -> tuple[str, str, int]:
@@ -44,27 +44,46 @@ def parse(url: str) -> tuple[str, str, int]:
         raise UnsafeTargetError(url, "the URL has no host")
     if parts.username or parts.password:
         raise UnsafeTargetError(url, "credentials in the URL are not allowed")
-    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
+    try:
+        host = netguard.normalise_host(parts.hostname)
+    except netguard.HostError as exc:
+        raise UnsafeTargetError(url, exc.reason) from None
+    return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
 
 
 def check_static(url: str, *, allow_private: bool = False) -> None:
-    """Checks that need no DNS: scheme, host, and literal IPs / localhost names."""
+    """Checks at creation: scheme, host spelling, literal IPs, local names, and the name's
+    current addresses when it resolves (checked again at every delivery)."""
     _, host, _ = parse(url)
     if allow_private:
         return
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+    if netguard.is_local_name(host):
         raise UnsafeTargetError(url, f"{host} is a local name")
     try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
+        ip = netguard.literal_address(host)
+    except netguard.HostError as exc:
+        raise UnsafeTargetError(url, exc.reason) from None
+    if ip is not None:
+        if not is_public(ip):
+            raise UnsafeTargetError(url, f"{ip} is not a public address")
         return
-    if not is_public(ip):
-        raise UnsafeTargetError(url, f"{ip} is not a public address")
+    try:
+        resolve(url)
+    except UnsafeTargetError as exc:
+        if "non-public" in exc.reason:  # unresolvable now is fine: delivery checks again
+            raise
 
 
 def resolve(url: str, *, allow_private: bool = False) -> list[IPAddress]:
     """All addresses of the URL's host, each checked (unless private targets are allowed)."""
     _, host, port = parse(url)
+    if not allow_private:
+        try:
+            ip = netguard.literal_address(host)
+        except netguard.HostError as exc:  # 2130706433, 0x7f000001, 127.1: never resolved
+            raise UnsafeTargetError(url, exc.reason) from None
+        if netguard.is_local_name(host) or (ip is not None and not is_public(ip)):
+            raise UnsafeTargetError(url, f"{host} is a non-public address")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
@@ -77,7 +96,6 @@ def resolve(url: str, *, allow_private: bool = False) -> list[IPAddress]:
     if not addresses:
         raise UnsafeTargetError(url, f"{host} has no address")
     if not allow_private:
-        bad = [str(ip) for ip in addresses if not is_public(ip)]
-        if bad:
-            raise UnsafeTargetError(url, f"{host} resolves to non-public {', '.join(bad)}")
+        if not all(is_public(ip) for ip in addresses):  # never say which: DNS is private
+            raise UnsafeTargetError(url, f"{host} resolves to a non-public address")
     return addresses

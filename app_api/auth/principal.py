@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app_api.auth import sessions
 from app_api.errors import APIError
+from kernel.credentials import presented_token
 from kernel.metadata.enums import ActorType
 from kernel.metadata.models import ApiKey, User
 from kernel.metadata.tokens import split_api_key, verify_api_secret
@@ -84,10 +85,8 @@ def _from_session(token: str, kind: str, request: Request, session: Session,
 def resolve(request: Request, session: Session, secret_key: str,
             touch: dict[str, float]) -> Principal:
     """The caller, from ``Authorization: Bearer``, ``X-API-Key`` or the session cookie."""
-    auth = request.headers.get("authorization", "")
-    scheme, _, value = auth.partition(" ")
-    token = value.strip() if scheme.lower() == "bearer" else ""
-    token = token or request.headers.get("x-api-key", "").strip()
+    token = presented_token(request.headers.get("authorization", ""),
+                            request.headers.get("x-api-key", ""))
     if token.startswith(sessions.TOKEN_PREFIX):
         return _from_session(token, "bearer", request, session, secret_key)
     if token:

@@ -6,18 +6,18 @@ import datetime as dt
 import time
 from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from app_api.auth import sessions
+from app_api.auth.hashgate import HashSlot
+from app_api.auth.login import check_current_password, check_login
 from app_api.auth.passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
     hash_password,
     needs_rehash,
-    verify_password,
 )
 from app_api.deps import Authenticated, SessionDep, State, StateDep, client_ip
 from app_api.errors import APIError
@@ -74,24 +74,8 @@ class PasswordIn(In):
 def _authenticate(body: LoginIn, request: Request, state: State,
                   session: Session) -> tuple[User, Organization]:
     ip = client_ip(request)
-    state.login_throttle.check(body.email, ip)
-    stmt = sa.select(User, Organization).join(Organization, Organization.id == User.org_id).where(
-        User.email == body.email, User.is_active.is_(True))
-    if body.organization:
-        stmt = stmt.where(Organization.slug == body.organization)
-    candidates = session.execute(stmt.limit(20)).all()
-    if not candidates:
-        verify_password(None, body.password)  # same cost as a real check: no user enumeration
-    matches = [(u, o) for u, o in candidates if verify_password(u.password_hash, body.password)]
-    if not matches:
-        state.login_throttle.failed(body.email, ip)
-        raise APIError(401, "invalid_credentials", "email or password is wrong")
-    if len(matches) > 1:
-        raise APIError(400, "organization_required",
-                       "this email belongs to several organizations; add "
-                       '"organization": "<slug>" to the request')
-    state.login_throttle.succeeded(body.email, ip)
-    user, org = matches[0]
+    user, org = check_login(session, state.login_throttle, ip, body.email, body.password,
+                            body.organization)
     user.last_login_at = utcnow()
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(body.password)
@@ -103,8 +87,8 @@ def _authenticate(body: LoginIn, request: Request, state: State,
 
 
 @router.post("/auth/login", response_model=LoginOut)
-def login(body: LoginIn, request: Request, response: Response, state: StateDep,
-          session: SessionDep) -> LoginOut:
+def login(_slot: HashSlot, body: LoginIn, request: Request, response: Response,
+          state: StateDep, session: SessionDep) -> LoginOut:
     """Sign in with email and password; sets an HttpOnly session cookie and a CSRF cookie."""
     user, org = _authenticate(body, request, state, session)
     ttl = state.settings.api_session_ttl_s
@@ -123,7 +107,8 @@ def login(body: LoginIn, request: Request, response: Response, state: StateDep,
 
 
 @router.post("/auth/token", response_model=TokenOut)
-def token(body: LoginIn, request: Request, state: StateDep, session: SessionDep) -> TokenOut:
+def token(_slot: HashSlot, body: LoginIn, request: Request, state: StateDep,
+          session: SessionDep) -> TokenOut:
     """Sign in with email and password; returns a short-lived bearer token (no cookie)."""
     user, org = _authenticate(body, request, state, session)
     ttl = state.settings.api_token_ttl_s
@@ -155,14 +140,14 @@ def me(ctx: Authenticated) -> MeOut:
 
 
 @router.post("/me/password", status_code=204)
-def change_password(body: PasswordIn, ctx: Authenticated) -> Response:
+def change_password(_slot: HashSlot, body: PasswordIn, ctx: Authenticated, request: Request,
+                    state: StateDep) -> Response:
     """Change your own password; every existing session of yours ends (sign in again)."""
     p = ctx.principal
     user = ctx.db.get(User, p.actor) if p.actor_type == ActorType.USER.value else None
     if user is None:
         raise APIError(400, "bad_request", "only people have passwords; API keys do not")
-    if not verify_password(user.password_hash, body.current_password):
-        raise APIError(403, "invalid_credentials", "current_password is wrong")
+    check_current_password(state.login_throttle, client_ip(request), user, body.current_password)
     user.password_hash = hash_password(body.new_password)
     ctx.audit("user.password_changed", "user", user.id)
     ctx.db.commit()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+import math
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from app_api.deps import Context, PermRead, PermWrite
 from app_api.errors import APIError, conflict, not_found
@@ -35,7 +36,45 @@ ExperimentKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 Metric = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 #: Fields that define what is being tested; they change only before the test starts.
 DESIGN_FIELDS = ("magnet_id", "target_url", "primary_metric", "guardrail_metrics", "variants",
-                 "coverage", "min_runtime_hours", "min_users_per_arm", "alpha")
+                 "coverage", "min_runtime_hours", "min_users_per_arm", "alpha",
+                 "min_conversions", "srm_threshold", "guardrail_alpha", "mde", "guardrails")
+
+
+def _margin(value: float) -> float:
+    if not math.isfinite(value) or not 0 < value < 1:
+        raise ValueError(f"margin must be a relative loss above 0 and below 1 (0.15 = the "
+                         f"metric may drop by at most 15 %), got {value!r}")
+    return value
+
+
+def _mde(value: float | None) -> float | None:
+    if value is not None and (not math.isfinite(value) or not 0 < value <= 10):
+        raise ValueError(f"mde (the smallest relative lift worth detecting) must be above 0 "
+                         f"and at most 10 (0.1 = +10 %), got {value!r}; send null for the "
+                         f"two-sided test without a planned effect")
+    return value
+
+
+def _unique_metrics(rules: list[Any] | None) -> list[Any] | None:
+    metrics = [r.metric for r in rules or []]
+    repeated = sorted({m for m in metrics if metrics.count(m) > 1})
+    if repeated:
+        raise ValueError(f"one rule per guardrail metric; repeated: {', '.join(repeated)}")
+    return rules
+
+
+Margin = Annotated[float, AfterValidator(_margin)]
+Mde = Annotated[float | None, AfterValidator(_mde)]
+Direction = Literal["higher_is_better", "lower_is_better"]
+
+
+class GuardrailRule(In):
+    """A guardrail metric and the loss it tolerates: the winner is promoted only when a
+    loss beyond ``margin`` is ruled out (always-valid non-inferiority test)."""
+
+    metric: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    margin: Margin
+    direction: Direction = "higher_is_better"
 
 
 class Arm(BaseModel):
@@ -63,6 +102,11 @@ class ExperimentOut(Out):
     min_runtime_hours: int
     min_users_per_arm: int
     alpha: float
+    min_conversions: int
+    srm_threshold: float
+    guardrail_alpha: float
+    mde: float | None
+    guardrails: list[dict[str, Any]] | None
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -80,6 +124,12 @@ class ExperimentIn(In):
     min_runtime_hours: int = Field(72, ge=0, le=24 * 365)
     min_users_per_arm: int = Field(1000, ge=0, le=10**9)
     alpha: Finite = Field(0.05, gt=0, lt=1)
+    min_conversions: int = Field(30, ge=0, le=10**9)
+    srm_threshold: Finite = Field(0.001, ge=0, lt=1)
+    guardrail_alpha: Finite = Field(0.05, gt=0, lt=1)
+    mde: Mde = 0.10
+    guardrails: Annotated[list[GuardrailRule], AfterValidator(_unique_metrics)] = Field(
+        default_factory=list, max_length=20)
 
 
 class ExperimentPatch(In):
@@ -94,6 +144,13 @@ class ExperimentPatch(In):
     min_runtime_hours: int | None = Field(None, ge=0, le=24 * 365)
     min_users_per_arm: int | None = Field(None, ge=0, le=10**9)
     alpha: Finite | None = Field(None, gt=0, lt=1)
+    # no null: these columns always hold a value (null is refused, not ignored)
+    min_conversions: int = Field(None, ge=0, le=10**9)  # type: ignore[assignment]
+    srm_threshold: Finite = Field(None, ge=0, lt=1)  # type: ignore[assignment]
+    guardrail_alpha: Finite = Field(None, gt=0, lt=1)  # type: ignore[assignment]
+    mde: Mde = None
+    guardrails: Annotated[list[GuardrailRule] | None, AfterValidator(_unique_metrics)] = Field(
+        None, max_length=20)
 
 
 def get_experiment(ctx: Context, experiment_id: str) -> Experiment:

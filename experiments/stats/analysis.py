@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiments.stats import bayesian, frequentist, multiple, sequential
+from experiments.stats import bayesian, frequentist, mixture, multiple, sequential
 from experiments.stats.cuped import arm_stats, pooled_theta
 from experiments.stats.models import (
     Adjust,
@@ -27,7 +27,7 @@ from experiments.stats.validation import (
     users_are_valid,
 )
 
-METHODS = ("fixed", "sequential", "bayesian")
+METHODS = ("fixed", "sequential", "bayesian", "mixture")
 ADJUSTMENTS = ("holm", "bh", None)
 
 
@@ -43,9 +43,13 @@ class _Draft:
     error: str | None = None
 
 
-def _check_parameters(method: str, alpha: float, adjust: str | None, tuning: float) -> None:
+def _check_parameters(method: str, alpha: float, adjust: str | None, tuning: float,
+                      mde: float | None) -> None:
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "mixture" and not (isinstance(mde, int | float) and math.isfinite(mde)
+                                    and mde > 0):
+        raise ValueError(f"the mixture method needs a planned effect mde > 0, got {mde!r}")
     if adjust not in ADJUSTMENTS:
         raise ValueError(f"adjust must be one of {ADJUSTMENTS}, got {adjust!r}")
     if not (isinstance(alpha, int | float) and 0 < alpha < 1):
@@ -81,13 +85,15 @@ def _draft(base: ArmStats, arm: ArmStats, raw_base: ArmStats, raw_arm: ArmStats,
 
 
 def _frequentist(base: ArmStats, drafts: list[_Draft], method: Method, alpha: float,
-                 adjust: Adjust | None, tuning: float) -> list[Comparison]:
+                 adjust: Adjust | None, tuning: float, mde: float | None) -> list[Comparison]:
     ok = [d for d in drafts if d.error is None]
     rho = sequential.rho(alpha, tuning)
 
     def p_of(d: _Draft) -> float:
         if method == "sequential":
             return float(sequential.p_value(d.lift, d.variance, base.n + d.arm.n, rho))
+        if method == "mixture":
+            return float(mixture.p_value(d.lift, d.variance, float(mde or 0)))
         return float(frequentist.p_value(d.lift, d.variance, d.dof))
 
     raw = [p_of(d) for d in ok]
@@ -108,6 +114,9 @@ def _frequentist(base: ArmStats, drafts: list[_Draft], method: Method, alpha: fl
         p, q = by_name[d.arm.name]
         if method == "sequential":
             width = sequential.half_width(d.variance, base.n + d.arm.n, ci_alpha, rho)
+        elif method == "mixture":  # one-sided bound, mirrored above the estimate
+            width = d.lift - float(mixture.lower_bound(d.lift, d.variance, ci_alpha,
+                                                       float(mde or 0)))
         else:
             width = frequentist.half_width(d.variance, ci_alpha, d.dof)
         out.append(Comparison(
@@ -157,6 +166,7 @@ def analyze(
     alpha: float = 0.05,
     adjust: Adjust | None = "holm",
     sequential_tuning_parameter: float = sequential.DEFAULT_TUNING,
+    mde: float | None = None,
 ) -> AnalysisResult:
     """Compare every variant with the first (the baseline) on the relative lift.
 
@@ -170,6 +180,10 @@ def analyze(
             Not applied to the bayesian method.
         sequential_tuning_parameter: N*, the total users in two arms at which the
             confidence sequence is tightest (gbstats' default 5000).
+        mde: the planned minimum detectable relative effect; required by "mixture"
+            (one-sided always-valid test of "variant better", ``stats/mixture.py``),
+            whose p-value is 1 for a lift <= 0 and whose ``ci_low`` is the one-sided
+            confidence sequence's bound (``ci_high`` mirrors it).
 
     Returns:
         An ``AnalysisResult``. Degenerate data (no users, no conversions, zero variance,
@@ -178,16 +192,18 @@ def analyze(
     Raises:
         ValueError: only for invalid parameters (unknown method, alpha outside (0, 1)).
     """
-    _check_parameters(method, alpha, adjust, sequential_tuning_parameter)
+    _check_parameters(method, alpha, adjust, sequential_tuning_parameter, mde)
     with np.errstate(all="ignore"):  # overflow becomes inf/NaN, then an error message
-        return _analyze(list(variants), method, alpha, adjust, sequential_tuning_parameter)
+        return _analyze(list(variants), method, alpha, adjust, sequential_tuning_parameter,
+                        mde if method == "mixture" else None)
 
 
 def _analyze(variants: list[VariantData], method: Method, alpha: float, adjust: Adjust | None,
-             sequential_tuning_parameter: float) -> AnalysisResult:
+             sequential_tuning_parameter: float, mde: float | None = None) -> AnalysisResult:
     metric: MetricType | None = None
     if variants:
-        metric = "continuous" if variants[0].is_continuous else "binomial"
+        metric = ("ratio" if variants[0].is_ratio else
+                  "continuous" if variants[0].is_continuous else "binomial")
     srm = None
     if users_are_valid(variants):
         weights = [float(v.expected_weight) for v in variants if v.expected_weight is not None]
@@ -202,7 +218,7 @@ def _analyze(variants: list[VariantData], method: Method, alpha: float, adjust: 
             srm_flag=srm is not None and srm < SRM_THRESHOLD,
             sequential_tuning_parameter=(
                 float(sequential_tuning_parameter) if method == "sequential" else None),
-            error=error,
+            mde=mde, error=error,
         )
 
     def failed(error: str) -> AnalysisResult:
@@ -223,9 +239,44 @@ def _analyze(variants: list[VariantData], method: Method, alpha: float, adjust: 
     drafts = [_draft(arms[0], a, raw[0], r, continuous, cuped)
               for a, r in zip(arms[1:], raw[1:], strict=True)]
     if method == "bayesian":
-        comparisons = _bayesian(arms[0], drafts, alpha, exact_beta=not continuous and not cuped)
+        comparisons = _bayesian(arms[0], drafts, alpha,
+                                exact_beta=metric == "binomial" and not cuped)
     else:
         comparisons = _frequentist(arms[0], drafts, method, alpha, adjust,
-                                   sequential_tuning_parameter)
+                                   sequential_tuning_parameter, mde)
     failures = [f"{c.variant}: {c.error}" for c in comparisons if c.error]
     return result(comparisons, "; ".join(failures) if failures else None)
+
+
+@dataclass(frozen=True)
+class LiftEstimate:
+    """Relative lift of the second arm over the first and its delta-method variance.
+
+    The same numbers every frequentist method starts from (CUPED-adjusted when the arms
+    carry a covariate); ``error`` is set, and the numbers are None, on degenerate input.
+    """
+
+    lift: float | None
+    variance: float | None
+    error: str | None = None
+
+
+def lift_estimate(control: VariantData, arm: VariantData) -> LiftEstimate:
+    """``arm`` against ``control``: the lift and variance ``analyze`` would test."""
+    variants = [control, arm]
+    with np.errstate(all="ignore"):
+        error = check_variants(variants)
+        if error:
+            return LiftEstimate(None, None, error)
+        cuped = control.has_covariate
+        theta = pooled_theta(variants) if cuped else 0.0
+        arms = [arm_stats(v, theta) for v in variants]
+        raw = [arm_stats(v) for v in variants]
+        error = check_baseline(arms[0])
+        if error:
+            return LiftEstimate(None, None, error)
+        d = _draft(arms[0], arms[1], raw[0], raw[1],
+                   control.is_continuous and not control.is_ratio, cuped)
+    if d.error:
+        return LiftEstimate(None, None, d.error)
+    return LiftEstimate(d.lift, d.variance)

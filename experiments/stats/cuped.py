@@ -65,8 +65,25 @@ def pooled_theta(variants: Sequence[VariantData]) -> float:
     return float(theta) if np.isfinite(theta) else 0.0
 
 
+def ratio_stats(v: VariantData) -> ArmStats:
+    """A ratio metric's value ``R = sum(y) / sum(x)`` and its per-unit delta-method
+    variance ``(var(y) - 2 R cov(x, y) + R^2 var(x)) / mean(x)^2`` (so that
+    ``Var(R) = variance / n``)."""
+    n = np.float64(v.users)
+    y, yy = np.float64(v.sum or 0.0), np.float64(v.sum_squares or 0.0)
+    x, xx = np.float64(v.denominator_sum or 0.0), np.float64(v.denominator_sum_squares or 0.0)
+    ratio = y / x if x > 0 else 0.0
+    mean_x = x / n if n > 0 else 0.0
+    var = (_sample_variance(n, y, yy) - 2 * ratio * _sample_covariance(
+        n, x, y, np.float64(v.denominator_product or 0.0)) + ratio**2 * _sample_variance(n, x, xx))
+    variance = var / mean_x**2 if mean_x > 0 else 0.0
+    return ArmStats(v.name, n, ratio, ratio, variance, variance, None)
+
+
 def arm_stats(v: VariantData, theta: float = 0.0) -> ArmStats:
     """Mean and per-user variance of one arm, CUPED-adjusted with ``theta`` if non-zero."""
+    if v.is_ratio:
+        return ratio_stats(v)
     n = np.float64(v.users)
     total, total_squares = _metric_sums(v)
     mean = total / n if n > 0 else 0.0

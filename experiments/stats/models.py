@@ -6,9 +6,9 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Method = Literal["fixed", "sequential", "bayesian"]
+Method = Literal["fixed", "sequential", "bayesian", "mixture"]
 Adjust = Literal["holm", "bh"]
-MetricType = Literal["binomial", "continuous"]
+MetricType = Literal["binomial", "continuous", "ratio"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,12 @@ class VariantData:
 
     ``expected_weight`` is this arm's share in the planned traffic split, used by the
     sample-ratio-mismatch check; an equal split when every arm leaves it unset.
+
+    Ratio metric (e.g. leads per session, revenue per visitor when the unit is a user):
+    ``sum``/``sum_squares`` of the numerator per unit plus ``denominator_sum``,
+    ``denominator_sum_squares`` and ``denominator_product`` (sum over units of
+    numerator x denominator). The arm's value is ``sum / denominator_sum``, its variance
+    by the delta method; no CUPED.
     """
 
     name: str
@@ -35,6 +41,14 @@ class VariantData:
     pre_sum_squares: float | None = None
     sum_product: float | None = None
     expected_weight: float | None = None
+    denominator_sum: float | None = None
+    denominator_sum_squares: float | None = None
+    denominator_product: float | None = None
+
+    @property
+    def is_ratio(self) -> bool:
+        """True when the arm carries a ratio metric (``denominator_sum`` given)."""
+        return self.denominator_sum is not None
 
     @property
     def is_continuous(self) -> bool:
@@ -134,6 +148,7 @@ class AnalysisResult:
     srm_p_value: float | None = None
     srm_flag: bool = False
     sequential_tuning_parameter: float | None = None
+    mde: float | None = None
     error: str | None = None
 
     def __post_init__(self) -> None:

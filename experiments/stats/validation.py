@@ -18,7 +18,8 @@ def _bad_number(x: float | None) -> bool:
 def _check_arm(v: VariantData, continuous: bool, covariate: bool) -> str | None:
     label = f"Variant {v.name!r}"
     fields = (v.users, v.conversions, v.sum, v.sum_squares, v.pre_sum, v.pre_sum_squares,
-              v.sum_product, v.expected_weight)
+              v.sum_product, v.expected_weight, v.denominator_sum, v.denominator_sum_squares,
+              v.denominator_product)
     if v.users is None or any(_bad_number(x) for x in fields):
         return f"{label} has a missing, infinite or NaN number."
     if v.users < 0:
@@ -40,6 +41,15 @@ def _check_arm(v: VariantData, continuous: bool, covariate: bool) -> str | None:
             return f"{label} has a negative number of conversions."
         if v.conversions > v.users:
             return f"{label} has more conversions ({v.conversions}) than users ({v.users})."
+    if v.denominator_sum is not None:  # a ratio metric
+        if v.denominator_sum_squares is None or v.denominator_product is None:
+            return (f"{label}: a ratio metric needs denominator_sum, denominator_sum_squares "
+                    "and denominator_product together.")
+        if not v.denominator_sum > 0:
+            return f"{label} has a denominator sum of zero or below (e.g. no sessions yet)."
+        if v.denominator_sum**2 > v.denominator_sum_squares * v.users * (1 + 1e-9) + 1e-12:
+            return (f"{label}: denominator_sum_squares is smaller than denominator_sum^2/"
+                    "users, which is impossible.")
     if covariate:
         if v.pre_sum is None or v.pre_sum_squares is None or v.sum_product is None:
             return f"{label}: CUPED needs pre_sum, pre_sum_squares and sum_product together."
@@ -60,7 +70,14 @@ def check_variants(variants: Sequence[VariantData]) -> str | None:
     continuous = variants[0].is_continuous
     if any(v.is_continuous != continuous for v in variants):
         return "All variants must carry the same metric type (all with sum, or none)."
+    ratio = variants[0].is_ratio
+    if any(v.is_ratio != ratio for v in variants):
+        return "All variants must carry the same metric type (all with a denominator, or none)."
+    if ratio and not continuous:
+        return "A ratio metric needs sum and sum_squares of its numerator in every variant."
     covariate = any(v.has_covariate or v.sum_product is not None for v in variants)
+    if ratio and covariate:
+        return "CUPED is not supported for ratio metrics; drop the pre-period covariate."
     if covariate and not all(v.has_covariate for v in variants):
         return "CUPED needs the pre-period covariate in every variant, or in none."
     weighted = [v.expected_weight is not None for v in variants]

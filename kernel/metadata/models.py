@@ -182,6 +182,11 @@ class Experiment(OrgScoped, Timestamps, Base):
         sa.Index("ix_experiments_status", "status"),
         sa.CheckConstraint("coverage >= 0 AND coverage <= 1", name="coverage_range"),
         sa.CheckConstraint("alpha > 0 AND alpha < 1", name="alpha_range"),
+        sa.CheckConstraint("guardrail_alpha > 0 AND guardrail_alpha < 1",
+                           name="guardrail_alpha_range"),
+        sa.CheckConstraint("srm_threshold >= 0 AND srm_threshold < 1",
+                           name="srm_threshold_range"),
+        sa.CheckConstraint("mde IS NULL OR mde > 0", name="mde_positive"),
     )
 
     id: Mapped[str] = id_column("experiments")
@@ -210,6 +215,19 @@ class Experiment(OrgScoped, Timestamps, Base):
     min_runtime_hours: Mapped[int] = mapped_column(default=72, server_default="72")
     min_users_per_arm: Mapped[int] = mapped_column(default=1000, server_default="1000")
     alpha: Mapped[float] = mapped_column(sa.Double(), default=0.05, server_default="0.05")
+    # Promotion rules (migration 0002); the server defaults are the rule in force before
+    # them, so existing experiments keep their behaviour until edited.
+    min_conversions: Mapped[int] = mapped_column(default=30, server_default="30")
+    srm_threshold: Mapped[float] = mapped_column(sa.Double(), default=0.001,
+                                                 server_default="0.001")
+    guardrail_alpha: Mapped[float] = mapped_column(sa.Double(), default=0.05,
+                                                   server_default="0.05")
+    #: Planned minimum detectable relative effect; set: the one-sided mixture test tuned
+    #: to it decides; NULL: gbstats' two-sided confidence sequence (the earlier rule).
+    mde: Mapped[float | None] = mapped_column(sa.Double())
+    #: ``[{"metric": "revenue", "margin": 0.15, "direction": "higher_is_better"}, ...]``;
+    #: a guardrail metric without a rule keeps the "not significantly harmed" test.
+    guardrails: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
 
 
 class Lead(OrgScoped, CreatedAt, Base):
@@ -241,7 +259,10 @@ class AIGeneration(OrgScoped, CreatedAt, Base):
     """One call to a text model, kept for cost accounting and review."""
 
     __tablename__ = "ai_generations"
-    __table_args__ = (sa.Index("ix_ai_generations_org_id_created_at", "org_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_ai_generations_org_id_created_at", "org_id", "created_at"),
+        sa.Index("ix_ai_generations_org_id_magnet_id", "org_id", "magnet_id"),
+    )
 
     id: Mapped[str] = id_column("ai_generations")
     magnet_id: Mapped[str | None] = id_ref("lead_magnets", nullable=True, ondelete="SET NULL")
@@ -256,6 +277,56 @@ class AIGeneration(OrgScoped, CreatedAt, Base):
         server_default=GenerationStatus.PENDING.value,
     )
     created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
+    #: Pipeline step: research, generate, optimize, visualize or personalize.
+    step: Mapped[str] = mapped_column(sa.String(32), default="generate", server_default="generate")
+    latency_ms: Mapped[int] = mapped_column(default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(sa.Text())
+
+
+class KnowledgeDocument(OrgScoped, CreatedAt, Base):
+    """A reference document an organization uploaded for fact checks (its text, in passages)."""
+
+    __tablename__ = "knowledge_documents"
+    __table_args__ = (
+        sa.UniqueConstraint("org_id", "sha256"),
+        sa.Index("ix_knowledge_documents_org_id_created_at", "org_id", "created_at"),
+    )
+
+    id: Mapped[str] = id_column("knowledge_documents")
+    title: Mapped[str] = mapped_column(sa.String(300))
+    filename: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    media_type: Mapped[str] = mapped_column(sa.String(100))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger())
+    chars: Mapped[int] = mapped_column(default=0, server_default="0")
+    passage_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
+
+    passages: Mapped[list[KnowledgePassage]] = relationship(
+        back_populates="document",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="KnowledgePassage.position",
+    )
+
+
+class KnowledgePassage(OrgScoped, Base):
+    """A retrievable chunk (a few sentences) of a knowledge document, in reading order."""
+
+    __tablename__ = "knowledge_passages"
+    __table_args__ = (
+        sa.UniqueConstraint("document_id", "position"),
+        sa.Index("ix_knowledge_passages_org_id", "org_id"),
+    )
+
+    id: Mapped[str] = id_column("knowledge_passages")
+    document_id: Mapped[str] = id_ref("knowledge_documents", ondelete="CASCADE")
+    position: Mapped[int] = mapped_column()
+    #: Nearest heading above the passage (empty when the document has none).
+    heading: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    text: Mapped[str] = mapped_column(sa.Text())
+
+    document: Mapped[KnowledgeDocument] = relationship(back_populates="passages")
 
 
 class AuditLog(OrgScoped, CreatedAt, Base):

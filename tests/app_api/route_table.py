@@ -111,6 +111,7 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", "/v1/stats/attribution"): (ANALYTICS_VIEW, None),
     ("GET", "/v1/stats/roi"): (ANALYTICS_VIEW, None),
     ("GET", "/v1/stats/experiment-results"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/experiment-planner"): (ANALYTICS_VIEW, None),
     ("GET", "/v1/overview/definitions"): (ANALYTICS_VIEW, None),
     ("GET", "/v1/overview/summary"): (ANALYTICS_VIEW, None),
     ("GET", "/v1/overview/top"): (ANALYTICS_VIEW, None),

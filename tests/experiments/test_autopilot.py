@@ -25,6 +25,11 @@ def test_sensor_round_promotes_true_winner_and_not_the_aa(settings: Settings) ->
     ab_key = next(k for k, e in experiments.items() if e["true_lift"].get("B"))
     aa_key = next(k for k, e in experiments.items() if not e["true_lift"].get("B"))
 
+    with sessions() as s:  # the A/A gets the new rules: a planned MDE and a revenue margin
+        row = s.scalar(sa.select(Experiment).where(Experiment.key == aa_key))
+        assert row is not None and "revenue" not in (row.guardrail_metrics or [])
+        row.mde, row.guardrails = 0.1, [{"metric": "revenue", "margin": 0.1}]
+        s.commit()
     with sessions() as s:
         outcomes = {o.experiment_key: o for o in promotion_round(wh, s)}
     assert outcomes[ab_key].promoted and outcomes[ab_key].winner == "B"
@@ -37,6 +42,12 @@ def test_sensor_round_promotes_true_winner_and_not_the_aa(settings: Settings) ->
         assert ab.status == "promoted" and ab.winner == "B"
         assert aa.status == "running" and aa.decision and aa.decision["promote"] is False
         assert any("primary" in c["name"] for c in aa.decision["checks"])  # why not: shown per check
+        # the rule's metric is read although guardrail_metrics omits it; one plain sentence
+        guard = next(g for g in aa.decision["guardrails"] if g["metric"] == "revenue")
+        assert guard["test"] == "non-inferiority" and guard["margin"] == 0.1
+        assert aa.decision["policy"]["mde"] == 0.1
+        assert aa.decision["summary"].startswith("Keep running: ")
+        assert ab.decision and ab.decision["summary"].startswith("Promote B: it beats A")
         audit = s.scalars(sa.select(AuditLog).where(AuditLog.resource_id == ab.id)).all()
         assert [a.action for a in audit] == ["experiment.promoted"]
         assert audit[0].actor == "promotion-sensor"

@@ -42,7 +42,8 @@ def test_every_asset_has_a_description_owners_and_checks() -> None:
                    if spec.partitions_def is not None}  # type: ignore[attr-defined]
     assert partitioned == {"sessions", "experiment_results"}
     repo = defs.get_repository_def()
-    assert {"analytics_daily", "analytics_rollup", "refresh_metrics", "compact_lake"} <= set(
+    assert {"analytics_cycle", "analytics_daily", "analytics_rollup", "refresh_metrics",
+            "compact_lake"} <= set(
         repo.job_names)
     assert defs.resolve_asset_graph().has(AssetKey("events"))  # the source, for lineage
 
@@ -52,7 +53,7 @@ def test_hourly_schedule_backfills_once_then_closes_yesterday_after_midnight(
     with instance_for_test() as instance:
         def requests(when: dt.datetime) -> list[RunRequest]:
             ctx = build_schedule_context(instance=instance, scheduled_execution_time=when)
-            return list(analytics_hourly(ctx))  # type: ignore[arg-type]
+            return [analytics_hourly(ctx)]  # type: ignore[list-item]
 
         first = requests(dt.datetime(2026, 3, 3, 0, 10, tzinfo=dt.UTC))
         assert [r.tags for r in first] == [{RANGE_START: "2024-01-01", RANGE_END: "2026-03-03"}]
@@ -60,8 +61,9 @@ def test_hourly_schedule_backfills_once_then_closes_yesterday_after_midnight(
             load(wh, [event("v", at(0))])
         materialize([sessions], instance=instance, partition_key="2026-03-02",
                     resources={"warehouse": WarehouseResource(data_dir=str(tmp_path))})
-        assert [r.partition_key for r in requests(
-            dt.datetime(2026, 3, 3, 0, 10, tzinfo=dt.UTC))] == ["2026-03-03", "2026-03-02"]
+        after_midnight = requests(dt.datetime(2026, 3, 3, 0, 10, tzinfo=dt.UTC))
+        assert [r.tags for r in after_midnight] == [  # both days in ONE run
+            {RANGE_START: "2026-03-02", RANGE_END: "2026-03-03"}]
         assert [r.partition_key for r in requests(
             dt.datetime(2026, 3, 3, 9, 10, tzinfo=dt.UTC))] == ["2026-03-03"]
     assert rollup_after_daily.job_name == "analytics_rollup"

@@ -1,0 +1,76 @@
+"""Request context for logs: a request id and the caller's organization on every line.
+
+A pure ASGI middleware (no copy of the scope): it binds ``request_id`` (the caller's
+``X-Request-ID`` when it is a short token, else a new one, echoed in the response) into
+structlog's context variables, so every log line of the request carries it, and writes one
+``request`` line when the response is sent: method, route template (never the raw path or
+query string, which can hold personal data), status, duration and the organization that
+``app_api.deps.authorize`` resolved.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kernel.logs import REQUEST_SCOPE, get_logger
+
+log = get_logger("lodestone.api")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def route_template(app: Any, scope: Scope) -> str:
+    """The matched route's path template (``/v1/magnets/{magnet_id}``) or ``unmatched``."""
+    route = scope.get("route")
+    if route is not None and getattr(route, "path", None):
+        return str(route.path)
+    for candidate in getattr(app, "routes", ()):
+        match, _ = candidate.matches(scope)
+        if match == Match.FULL:
+            return str(getattr(candidate, "path", "unmatched"))
+    return "unmatched"
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, root: Any) -> None:
+        self.app = app
+        self.root = root
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                message["headers"] = [*message.get("headers", []),
+                                      (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        scope_token = REQUEST_SCOPE.set(scope)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info("request", method=scope["method"], route=route_template(self.root, scope),
+                     status=status, duration_ms=round((time.perf_counter() - started) * 1000, 1))
+            REQUEST_SCOPE.reset(scope_token)
+            structlog.contextvars.reset_contextvars(**tokens)
+
+
+def install_observability(app: FastAPI) -> None:
+    """Request ids and per-request log lines for ``app``."""
+    app.add_middleware(RequestContextMiddleware, root=app)
