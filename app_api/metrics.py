@@ -19,35 +19,42 @@ class Metric:
     label: str
     unit: str  # "count", "ratio" (0.0931 = 9.31 %) or "money"
     definition: str
-    sql: str = ""  # aggregate expression over {{ source('events') }}; '' = derived/other table
+    agg: str = ""  # ClickHouse aggregate over {{ source('events') }}; '' = derived/other table
+    arg: str = ""
+    cond: str = "1"
+
+    def sql(self, window: str = "1") -> str:
+        """The metric's one expression, restricted to rows where ``window`` holds too."""
+        args = f"{self.arg}, " if self.arg else ""
+        return f"{self.agg}If({args}({self.cond}) AND ({window}))"
 
 
 METRICS: tuple[Metric, ...] = (
     Metric("visitors", "Visitors", "count",
            "Distinct visitors with at least one tracked event in the period (counted once "
            "however many days or pages they visit).",
-           "uniqExactIf(visitor_id, visitor_id != '')"),
+           "uniqExact", "visitor_id", "visitor_id != ''"),
     Metric("magnet_views", "Magnet views", "count",
            "`magnet_view` events: every view of a lead magnet's landing page or form.",
-           "countIf(event = 'magnet_view')"),
+           "count", "", "event = 'magnet_view'"),
     Metric("viewers", "Magnet viewers", "count",
            "Distinct visitors with at least one magnet view in the period.",
-           "uniqExactIf(visitor_id, event = 'magnet_view' AND visitor_id != '')"),
+           "uniqExact", "visitor_id", "event = 'magnet_view' AND visitor_id != ''"),
     Metric("leads", "Leads", "count",
            "`lead` events: opt-ins (a visitor who opts in to two magnets is two leads).",
-           "countIf(event = 'lead')"),
+           "count", "", "event = 'lead'"),
     Metric("leading_visitors", "Visitors who opted in", "count",
            "Distinct visitors with at least one `lead` event in the period.",
-           "uniqExactIf(visitor_id, event = 'lead' AND visitor_id != '')"),
+           "uniqExact", "visitor_id", "event = 'lead' AND visitor_id != ''"),
     Metric("confirmed_leads", "Confirmed leads", "count",
            "`confirmed` events: opt-ins confirmed by the double opt-in e-mail.",
-           "countIf(event = 'confirmed')"),
+           "count", "", "event = 'confirmed'"),
     Metric("conversion_rate", "Conversion rate", "ratio",
            "Visitors who opted in ÷ magnet viewers, both distinct over the same period "
            "(0 when nobody viewed)."),
     Metric("revenue", "Revenue", "money",
            "Money actually paid: the sum of `purchase` event values in the period.",
-           "sumIf(value, event = 'purchase')"),
+           "sum", "value", "event = 'purchase'"),
     Metric("lead_value", "Lead value", "money",
            "What leads are expected to be worth: each lead × its magnet's value per lead "
            "(configured, else learned from later purchases). Not money received."),
@@ -61,12 +68,13 @@ METRICS: tuple[Metric, ...] = (
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
 
 #: The event-based metrics, in the order the summary returns them.
-EVENT_METRICS: tuple[Metric, ...] = tuple(m for m in METRICS if m.sql)
+EVENT_METRICS: tuple[Metric, ...] = tuple(m for m in METRICS if m.agg)
 
 
-def select_list() -> str:
-    """``expr AS name, ...`` for every event-based metric (one scan computes them all)."""
-    return ", ".join(f"{m.sql} AS {m.name}" for m in EVENT_METRICS)
+def select_list(window: str = "1", suffix: str = "") -> str:
+    """``expr AS name, ...`` for every event-based metric (one scan computes them all),
+    over the rows where ``window`` holds, named ``<metric><suffix>``."""
+    return ", ".join(f"{m.sql(window)} AS {m.name}{suffix}" for m in EVENT_METRICS)
 
 
 def conversion_rate(leading_visitors: float, viewers: float) -> float:

@@ -53,9 +53,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait(url: str, timeout: float = 120) -> None:
+def wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
@@ -68,9 +70,9 @@ def wait(url: str, timeout: float = 120) -> None:
 @contextmanager
 def process(cmd: list[str], env: dict[str, str], health: str) -> Iterator[None]:
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+                            stderr=None, start_new_session=True)
     try:
-        wait(health)
+        wait(health, proc)
         yield
     finally:
         proc.terminate()

@@ -104,14 +104,28 @@ def _ms(t: dt.datetime) -> int:
     return int(t.timestamp() * 1000)
 
 
-def _window_metrics(ctx: Context, a: dt.datetime, b: dt.datetime, extra: str,
-                    params: dict[str, Any]) -> dict[str, float]:
+def _windows_metrics(ctx: Context, spans: dict[str, tuple[dt.datetime, dt.datetime]],
+                     extra: str, params: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Every metric for every window, in one scan of the events they span."""
+    names = list(spans)
+    bounds: dict[str, Any] = {}
+    parts = []
+    for i, name in enumerate(names):
+        a, b = spans[name]
+        bounds[f"a{i}"], bounds[f"b{i}"] = _ms(a), _ms(b)
+        window = (f"ts >= fromUnixTimestamp64Milli({{a{i}:Int64}}, 'UTC') "
+                  f"AND ts < fromUnixTimestamp64Milli({{b{i}:Int64}}, 'UTC')")
+        parts.append(M.select_list(window, f"__{i}"))
+    lo = min(a for a, _ in spans.values())
+    hi = max(b for _, b in spans.values())
     rows = ctx.warehouse().query(
-        f"SELECT {M.select_list()} FROM {{{{ source('events') }}}} "
-        "WHERE ts >= fromUnixTimestamp64Milli({a:Int64}, 'UTC') "
-        "AND ts < fromUnixTimestamp64Milli({b:Int64}, 'UTC')" + extra,
-        {**params, "a": _ms(a), "b": _ms(b)})
-    return M.finish(rows[0] if rows else {})
+        f"SELECT {', '.join(parts)} FROM {{{{ source('events') }}}} "
+        "WHERE ts >= fromUnixTimestamp64Milli({lo:Int64}, 'UTC') "
+        "AND ts < fromUnixTimestamp64Milli({hi:Int64}, 'UTC')" + extra,
+        {**params, **bounds, "lo": _ms(lo), "hi": _ms(hi)})
+    row = rows[0] if rows else {}
+    return {name: M.finish({m.name: row.get(f"{m.name}__{i}", 0) for m in M.EVENT_METRICS})
+            for i, name in enumerate(names)}
 
 
 def _day_start(d: dt.date) -> dt.datetime:
@@ -141,7 +155,7 @@ def summary(ctx: PermAnalytics, start: StartQ = None, end: EndQ = None,
         "period": (p_start, p_end),
         "previous_period": (p_start - dt.timedelta(days=days), p_start),
     }
-    computed = {name: _window_metrics(ctx, a, b, extra, params) for name, (a, b) in spans.items()}
+    computed = _windows_metrics(ctx, spans, extra, params)
     windows = {name: {"start": a, "end": b, "metrics": computed[name]}
                for name, (a, b) in spans.items()}
     cur, prev = computed["period"], computed["previous_period"]
