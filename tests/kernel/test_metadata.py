@@ -51,6 +51,7 @@ from kernel.metadata import (
     migrate,
 )
 from kernel.metadata.autogen import COMPARE_OPTIONS
+from kernel.metadata.models import MailMessage, MailSuppression
 from tests.metadata_db import postgres_schema_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -269,6 +270,10 @@ def _populate(session: Session) -> dict[str, str]:
         ),
         WebhookDelivery(org_id=org.id, endpoint_id=endpoint.id, outbox_event_id=event.id),
         AdSpend(org_id=org.id, date=dt.date(2024, 5, 1), channel="google", amount=99.9),
+        MailMessage(org_id=org.id, kind="confirm", to_addr="reader@example.com",
+                    subject="Confirm", text_body="t", html_body="<p>h</p>",
+                    message_id="<1@acme.test>"),
+        MailSuppression(org_id=org.id, email="Gone@Example.com", reason="bounced"),
     ]
     session.add_all(rows)
     session.commit()

@@ -1,0 +1,167 @@
+"""The mail worker: claims due mails with a lease, sends them, retries with backoff.
+
+``send_due`` does one pass; ``MailWorker`` runs it in a daemon thread of the API process,
+every second and right after a commit that queued mail (``outbox.QUEUED``). Several
+workers may run at once: a claim is a conditional update that only one of them wins, and
+a crashed worker's claims become due again when the lease ends. Each organization sends
+at most ``per_minute`` mails a minute; the rest stay due for a later pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from kernel.metadata.models import MailMessage
+from kernel.metadata.types import utcnow
+from publishing.mail.outbox import QUEUED, suppress, suppression
+from publishing.mail.sender import PermanentMailError, Transport, build_message
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(seconds=120)
+POLL_S = 1.0
+FIRST_RETRY = dt.timedelta(seconds=30)
+MAX_RETRY = dt.timedelta(hours=6)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Wait before attempt ``attempts + 1``: 30 s, doubling, capped at 6 h."""
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), MAX_RETRY)
+
+
+@dataclass
+class MailPass:
+    sent: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    throttled: int = 0
+
+
+def _claim(sessions: sessionmaker[Session], now: dt.datetime, batch: int,
+           per_minute: int) -> tuple[list[str], int]:
+    with sessions() as session:
+        due = session.execute(
+            sa.select(MailMessage.id, MailMessage.org_id)
+            .where(MailMessage.status == "pending", MailMessage.next_attempt_at <= now)
+            .order_by(MailMessage.next_attempt_at).limit(batch)).all()
+        orgs = {org for _, org in due}
+        sent = dict(session.execute(
+            sa.select(MailMessage.org_id, sa.func.count())
+            .where(MailMessage.org_id.in_(orgs), MailMessage.sent_at.is_not(None),
+                   MailMessage.sent_at > now - dt.timedelta(minutes=1))
+            .group_by(MailMessage.org_id)).tuples().all()) if orgs else {}
+        budget: dict[str, int] = defaultdict(int)
+        claimed, throttled = [], 0
+        for mail_id, org_id in due:
+            if sent.get(org_id, 0) + budget[org_id] >= per_minute:
+                throttled += 1
+                continue
+            res = session.execute(
+                sa.update(MailMessage)
+                .where(MailMessage.id == mail_id, MailMessage.status == "pending",
+                       MailMessage.next_attempt_at <= now)
+                .values(next_attempt_at=now + LEASE)
+                .execution_options(synchronize_session=False))
+            if res.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append(mail_id)
+                budget[org_id] += 1
+        session.commit()
+        return claimed, throttled
+
+
+def send_one(sessions: sessionmaker[Session], mail_id: str, transport: Transport, sender: str,
+             now: dt.datetime, max_attempts: int) -> str:
+    """Send one claimed mail and record the outcome; returns the new status."""
+    with sessions() as session:
+        mail = session.get(MailMessage, mail_id)
+        if mail is None or mail.status != "pending":
+            return "gone"
+        reason = suppression(session, mail.org_id, mail.to_addr)
+        if reason is not None:
+            mail.status, mail.error, mail.next_attempt_at = "suppressed", reason, None
+            session.commit()
+            return "suppressed"
+        msg = build_message(mail, sender)
+        mail.attempts += 1
+        try:
+            transport.send(msg)
+        except PermanentMailError as exc:
+            mail.status, mail.error, mail.next_attempt_at = "gave_up", str(exc)[:2000], None
+            suppress(session, mail.org_id, mail.to_addr, "bounced")
+        except Exception as exc:  # transient: the server is away or said 4xx
+            mail.error = f"{type(exc).__name__}: {exc}"[:2000]
+            if mail.attempts >= max_attempts:
+                mail.status, mail.next_attempt_at = "gave_up", None
+            else:
+                mail.next_attempt_at = now + retry_delay(mail.attempts)
+        else:
+            mail.status, mail.sent_at, mail.next_attempt_at, mail.error = "sent", now, None, None
+        session.commit()
+        return mail.status
+
+
+def send_due(sessions: sessionmaker[Session], transport: Transport, sender: str, *,
+             now: dt.datetime | None = None, batch: int = 200, per_minute: int = 600,
+             max_attempts: int = 8) -> MailPass:
+    """One pass: claim the due mails (within each organization's rate) and send them."""
+    now = now or utcnow()
+    claimed, throttled = _claim(sessions, now, batch, per_minute)
+    out = MailPass(throttled=throttled)
+    for mail_id in claimed:
+        status = send_one(sessions, mail_id, transport, sender, now, max_attempts)
+        if status == "sent":
+            out.sent += 1
+        elif status == "suppressed":
+            out.suppressed += 1
+        elif status != "gone":
+            out.failed += 1
+    return out
+
+
+class MailWorker:
+    """``send_due`` in a daemon thread: every ``poll_s`` and whenever mail is queued."""
+
+    def __init__(self, sessions: sessionmaker[Session], make_transport: Callable[[], Transport],
+                 sender: str, per_minute: int, max_attempts: int, poll_s: float = POLL_S) -> None:
+        self.sessions, self.make_transport, self.sender = sessions, make_transport, sender
+        self.per_minute, self.max_attempts, self.poll_s = per_minute, max_attempts, poll_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        QUEUED.connect(self.wake)
+        self._thread = threading.Thread(target=self._loop, name="lodestone-mail", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 20.0) -> None:
+        QUEUED.disconnect(self.wake)
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        transport = self.make_transport()
+        try:
+            while not self._stop.is_set():
+                self._wake.clear()
+                try:
+                    send_due(self.sessions, transport, self.sender,
+                             per_minute=self.per_minute, max_attempts=self.max_attempts)
+                except Exception:  # keep the worker alive; the next pass retries
+                    log.exception("mail pass failed")
+                self._wake.wait(self.poll_s)
+        finally:
+            transport.close()
