@@ -89,7 +89,13 @@ def send_one(sessions: sessionmaker[Session], mail_id: str, transport: Transport
             mail.status, mail.error, mail.next_attempt_at = "suppressed", reason, None
             session.commit()
             return "suppressed"
-        msg = build_message(mail, sender)
+        try:
+            msg = build_message(mail, sender)
+        except ValueError as exc:  # e.g. a line break in a header value: never sendable
+            mail.status, mail.next_attempt_at = "gave_up", None
+            mail.error = f"cannot build this mail: {exc}"[:2000]
+            session.commit()
+            return "gave_up"
         mail.attempts += 1
         try:
             transport.send(msg)
