@@ -25,6 +25,7 @@ from kernel.events import Row
 from kernel.metadata.audit import hash_ip
 from kernel.metadata.models import Organization
 from kernel.settings import Settings
+from publishing.events import is_bot
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,8 @@ class Public:
 
         Called from a route running in a worker thread; the spool lives on the event loop.
         """
-        if not rows:
-            return
+        if not rows or is_bot(self.request.headers.get("user-agent", "")):
+            return  # the collector drops crawlers' events; so do the pages
         if self._collector is None or self._collector.spool is None:
             log.warning("collector not running in this process: %d page events not recorded",
                         len(rows))

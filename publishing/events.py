@@ -24,6 +24,11 @@ def utm_of(url: str) -> dict[str, str]:
     return {k: v[:256] for k, v in parse_qsl(urlsplit(url).query) if k in UTM_KEYS}
 
 
+def is_bot(user_agent: str) -> bool:
+    """Crawlers and empty user agents: the collector refuses their events, so do the pages."""
+    return parse_user_agent(user_agent)[3]
+
+
 def event_row(event: str, *, org_id: str, site_id: str, visitor_id: str, magnet_id: str,
               user_agent: str = "", url: str = "", referrer: str = "",
               utm: dict[str, str] | None = None, experiment: str = "", variant: str = "",

@@ -163,7 +163,7 @@ def check_submission(secret: str, magnet: LeadMagnet, raw: Mapping[str, Any],
 @dataclass
 class Outcome:
     lead: Lead
-    state: str  # pending | confirmed | resent
+    status: str  # pending | confirmed | resent
     created: bool
     confirmed_now: bool
 

@@ -217,7 +217,7 @@ def opt_in(org_slug: str, magnet_slug: str, request: Request, pub: PublicDep,
             outcome = submit(db.session, magnet, form, org_name=org.name, links=links,
                              visitor_id=visitor, variant=str(claim.get("a") or ""),
                              utm=utm_of(referer))
-            download = links.download(outcome.lead) if outcome.state == "confirmed" else ""
+            download = links.download(outcome.lead) if outcome.status == "confirmed" else ""
             db.commit()
             lead_id, org_id, site_id = outcome.lead.id, org.id, magnet.site_id or ""
             magnet_id, back = magnet.id, links.landing(org.slug, magnet.slug)
@@ -242,9 +242,9 @@ def opt_in(org_slug: str, magnet_slug: str, request: Request, pub: PublicDep,
         rows.append(event_row("confirmed", props={"lead_id": lead_id}, **common))
     pub.record(rows)
     if _wants_json(request):
-        return JSONResponse({"status": outcome.state, "message": MESSAGES[outcome.state],
+        return JSONResponse({"status": outcome.status, "message": MESSAGES[outcome.status],
                              "download_url": download or None})
-    query = {"s": outcome.state, **({"d": download.rsplit("/", 1)[1]} if download else {})}
+    query = {"s": outcome.status, **({"d": download.rsplit("/", 1)[1]} if download else {})}
     return RedirectResponse(f"{request.url.path}/thanks?{urlencode(query)}", 303)
 
 
