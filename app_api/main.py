@@ -19,6 +19,7 @@ from app_api.routes import (
     api_keys,
     audit_log,
     auth,
+    embed,
     experiment_actions,
     experiments,
     landing,
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 
 ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
            experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
-           ad_spend, stats, landing, publishing)
+           ad_spend, stats, landing, embed, publishing)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),

@@ -26,6 +26,7 @@ from kernel.metadata.audit import hash_ip
 from kernel.metadata.models import Organization
 from kernel.settings import Settings
 from publishing.events import is_bot
+from publishing.links import Links
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,15 @@ class Public:
     @property
     def settings(self) -> Settings:
         return self._app_state.settings
+
+    def links(self) -> Links:
+        """URL builder on ``LODESTONE_PUBLIC_URL`` or the URL the request came in on."""
+        return Links(str(self.request.base_url), self.settings)
+
+    def facts(self) -> dict[str, str]:
+        """Request facts the page events carry (user agent, country header)."""
+        h = self.request.headers
+        return {"user_agent": h.get("user-agent", "")[:512], "country": h.get("cf-ipcountry", "")}
 
     @property
     def ip_hash(self) -> str:

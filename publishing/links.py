@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from kernel.metadata.models import Lead
+from kernel.metadata.models import Lead, Organization
 from kernel.settings import Settings
 from publishing import tokens
 
@@ -50,3 +50,11 @@ def lead_ref(secret: str, purpose: str, token: str) -> tuple[str, str]:
     if not isinstance(org_id, str) or not isinstance(lead_id, str):
         raise tokens.TokenError("this link cannot be read")
     return org_id, lead_id
+
+
+def privacy_url(org: Organization) -> str:
+    """The organization's privacy policy (``settings.privacy_url``) or the built-in page."""
+    url = (org.settings or {}).get("privacy_url")
+    if isinstance(url, str) and url.startswith(("https://", "http://", "/")):
+        return url
+    return f"/p/{quote(org.slug)}/privacy"

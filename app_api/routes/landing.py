@@ -22,6 +22,7 @@ from kernel.metadata.models import Lead, LeadMagnet, Organization
 from leads.service import confirm_lead
 from publishing import tokens
 from publishing.delivery import deliverable, has_artifact
+from publishing.embed import allowed_origin, site_origins
 from publishing.events import event_row, utm_of
 from publishing.landing import (
     MagnetGoneError,
@@ -30,7 +31,7 @@ from publishing.landing import (
     page_content,
     published_magnet,
 )
-from publishing.links import Links, lead_ref
+from publishing.links import lead_ref, privacy_url
 from publishing.mail.outbox import suppress
 from publishing.optin import (
     ACTOR,
@@ -48,7 +49,7 @@ router = APIRouter(include_in_schema=False)
 VISITOR_COOKIE = "ls_vid"  # the snippet's first-party visitor id: one id for both
 EXPOSED_COOKIE = "ls_x_"  # + experiment key = visitor id once the exposure is recorded
 COOKIE_AGE = 400 * 24 * 3600
-_VISITOR_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+VISITOR_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_FORM_FIELDS = 40
 
 MESSAGES = {
@@ -75,14 +76,8 @@ def _html(name: str, status: int = 200, headers: dict[str, str] | None = None,
 def _message(status: int, title: str, *paragraphs: str, org: Organization | None = None,
              **ctx: Any) -> HTMLResponse:
     return _html("message.html", status, title=title, paragraphs=list(paragraphs),
-                 org_name=org.name if org else "", privacy_url=_privacy(org) if org else "",
+                 org_name=org.name if org else "", privacy_url=privacy_url(org) if org else "",
                  **ctx)
-
-
-def _privacy(org: Organization) -> str:
-    url = (org.settings or {}).get("privacy_url")
-    return url if isinstance(url, str) and url.startswith(("https://", "http://", "/")) \
-        else f"/p/{org.slug}/privacy"
 
 
 def _wants_json(request: Request) -> bool:
@@ -92,18 +87,9 @@ def _wants_json(request: Request) -> bool:
 def _visitor(request: Request) -> tuple[str, bool]:
     """The visitor id from the first-party cookie, or a new one (True: set the cookie)."""
     vid = request.cookies.get(VISITOR_COOKIE, "")
-    if _VISITOR_RE.match(vid):
+    if VISITOR_RE.match(vid):
         return vid, False
     return uuid.uuid4().hex, True
-
-
-def _links(pub: Public) -> Links:
-    return Links(str(pub.request.base_url), pub.settings)
-
-
-def _facts(request: Request) -> dict[str, Any]:
-    return {"user_agent": request.headers.get("user-agent", "")[:512],
-            "country": request.headers.get("cf-ipcountry", "")}
 
 
 async def form_data(request: Request) -> dict[str, Any]:
@@ -120,11 +106,11 @@ def _landing(pub: Public, org: Organization, db: Any, magnet: LeadMagnet, visito
              values: dict[str, str] | None = None) -> tuple[HTMLResponse, Any]:
     assignment = assignment_for(live_experiment(db.session, magnet), visitor)
     content = page_content(magnet, assignment.variant)
-    links = _links(pub)
+    links = pub.links()
     action = links.landing(org.slug, magnet.slug).removeprefix(links.base) or "/"
     design = magnet.design or {}
     page = _html(
-        "landing.html", status, page=content, org_name=org.name, privacy_url=_privacy(org),
+        "landing.html", status, page=content, org_name=org.name, privacy_url=privacy_url(org),
         canonical=links.landing(org.slug, magnet.slug), robots="index,follow",
         magnet_id=magnet.id, experiment=assignment.experiment, variant=assignment.variant,
         token=form_token(pub.settings.secret_key, magnet, visitor, assignment),
@@ -144,6 +130,11 @@ def landing_page(org_slug: str, magnet_slug: str, request: Request,
             magnet = published_magnet(db.session, org.id, magnet_slug)
             page, assignment = _landing(pub, org, db, magnet, visitor)
             site_id, magnet_id, org_id = magnet.site_id or "", magnet.id, org.id
+            if request.query_params.get("embed") == "1":  # the iframe snippet
+                frames = " ".join(site_origins(db.session, magnet)) or "'none'"
+                page.headers["Content-Security-Policy"] = page.headers[
+                    "Content-Security-Policy"].replace("frame-ancestors 'none'",
+                                                       f"frame-ancestors {frames}")
     except MagnetGoneError as exc:
         return _message(410, "This offer has ended", f"{exc.message}. Thank you for your "
                         "interest.", headers={"Cache-Control": "public, max-age=300"})
@@ -154,7 +145,7 @@ def landing_page(org_slug: str, magnet_slug: str, request: Request,
     common = {"org_id": org_id, "site_id": site_id, "visitor_id": visitor,
               "magnet_id": magnet_id, "url": url, "referrer": request.headers.get("referer", ""),
               "utm": utm_of(url), "experiment": assignment.experiment,
-              "variant": assignment.variant, **_facts(request)}
+              "variant": assignment.variant, **pub.facts()}
     rows = [event_row("magnet_view", **common)]
     exposed_key = EXPOSED_COOKIE + assignment.experiment
     first_exposure = (assignment.records_exposure
@@ -184,7 +175,24 @@ def _refusal(request: Request, status: int, exc: DomainError,
 @router.post("/m/{org_slug}/{magnet_slug}")
 def opt_in(org_slug: str, magnet_slug: str, request: Request, pub: PublicDep,
            raw: FormData) -> Response:
-    """The opt-in form's target: a lead, a mail, then a thank-you page (or JSON)."""
+    """The opt-in form's target: a lead, a mail, then a thank-you page (or JSON). Pages
+    of the magnet's site origins may post here from a browser (the embed script)."""
+    response = _opt_in(org_slug, magnet_slug, request, pub, raw)
+    origin = request.headers.get("origin", "")
+    if origin and origin.rstrip("/") != str(request.base_url).rstrip("/"):
+        try:
+            with pub.org_by_slug(org_slug) as (org, db):
+                magnet = published_magnet(db.session, org.id, magnet_slug)
+                if allowed_origin(db.session, magnet, origin):
+                    response.headers["Access-Control-Allow-Origin"] = origin
+        except DomainError:
+            pass
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+def _opt_in(org_slug: str, magnet_slug: str, request: Request, pub: Public,
+            raw: dict[str, Any]) -> Response:
     limit = pub.settings.optin_per_minute
     if limit:
         count, remaining = pub.hit(f"optin:{pub.ip_hash}", 60)
@@ -193,7 +201,7 @@ def opt_in(org_slug: str, magnet_slug: str, request: Request, pub: PublicDep,
             return _refusal(request, 429, DomainError(
                 f"too many sign-ups from your network in a minute; try again in {wait} s"),
                 {"Retry-After": wait})
-    links = _links(pub)
+    links = pub.links()
     try:
         with pub.org_by_slug(org_slug) as (org, db):
             magnet = published_magnet(db.session, org.id, magnet_slug)
@@ -234,7 +242,7 @@ def opt_in(org_slug: str, magnet_slug: str, request: Request, pub: PublicDep,
     common = {"org_id": org_id, "site_id": site_id, "visitor_id": visitor,
               "magnet_id": magnet_id, "url": back, "referrer": referer, "utm": utm_of(referer),
               "experiment": str(claim.get("e") or ""), "variant": str(claim.get("a") or ""),
-              **_facts(request)}
+              **pub.facts()}
     rows = []
     if outcome.created:
         rows.append(event_row("lead", props={"lead_id": lead_id}, **common))
@@ -253,7 +261,7 @@ def thanks(org_slug: str, magnet_slug: str, pub: PublicDep, s: str = "pending",
            d: str = "") -> Response:
     """After the opt-in (the no-JavaScript path's redirect target)."""
     state = s if s in MESSAGES else "pending"
-    links = _links(pub)
+    links = pub.links()
     try:
         with pub.org_by_slug(org_slug) as (org, db):
             magnet = published_magnet(db.session, org.id, magnet_slug)
@@ -287,7 +295,7 @@ def _link_refusal(exc: DomainError) -> HTMLResponse:
 @router.get("/c/{token}")
 def confirm(token: str, request: Request, pub: PublicDep) -> Response:
     """One click: confirm the address and deliver the magnet on the same page."""
-    links = _links(pub)
+    links = pub.links()
     try:
         org_id, lead_id = _lead_from(pub, "confirm", token)
         with pub.org_by_id(org_id) as (org, db):
@@ -318,7 +326,7 @@ def confirm(token: str, request: Request, pub: PublicDep) -> Response:
             "confirmed", org_id=org_id, site_id=site_id, visitor_id=visitor,
             magnet_id=magnet_id, url=f"{links.base}/c/", variant=variant,
             experiment=experiment.key if experiment is not None and variant else "",
-            props={"lead_id": lead_id}, **_facts(request))])
+            props={"lead_id": lead_id}, **pub.facts())])
     return page
 
 
@@ -341,8 +349,8 @@ def download(token: str, request: Request, pub: PublicDep) -> Response:
         return _link_refusal(exc)
     pub.record([event_row(
         "download", org_id=org_id, site_id=site_id, visitor_id=visitor, magnet_id=magnet_id,
-        url=f"{_links(pub).base}/d/", variant=variant,
-        props={"lead_id": lead_id, "placeholder": file.placeholder}, **_facts(request))])
+        url=f"{pub.links().base}/d/", variant=variant,
+        props={"lead_id": lead_id, "placeholder": file.placeholder}, **pub.facts())])
     return Response(file.body, 200, media_type=file.media_type, headers={
         "Content-Disposition": f'attachment; filename="{file.filename}"',
         "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})

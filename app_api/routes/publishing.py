@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from app_api.deps import Context, PermExport, PermRead, PermWrite
 from app_api.schemas import Email, In, PathId
 from kernel.metadata.models import LeadMagnet, MailSuppression, Organization
+from publishing.embed import snippets
 from publishing.links import Links
 from publishing.mail.outbox import suppress
 from publishing.qr import qr_code
@@ -67,6 +68,22 @@ def get_qr(magnet_id: PathId, ctx: PermRead,
     body, media_type, url = qr_code(_landing_url(ctx, magnet), medium=medium,
                                     campaign=campaign, fmt=format, scale=scale)
     return Response(body, media_type=media_type, headers={"X-QR-URL": url})
+
+
+class EmbedOut(BaseModel):
+    script_url: str
+    integrity: str
+    inline: str
+    popup: str
+    iframe: str
+
+
+@router.get("/magnets/{magnet_id}/embed", response_model=EmbedOut)
+def get_embed(magnet_id: PathId, ctx: PermRead) -> dict[str, str]:
+    """HTML to paste on the magnet's site: inline form, popup, iframe (script with SRI)."""
+    magnet = ctx.get(LeadMagnet, magnet_id, "magnet")
+    links = Links(str(ctx.request.base_url), ctx.settings)
+    return snippets(links.base, _landing_url(ctx, magnet))
 
 
 class SocialPostOut(BaseModel):

@@ -64,6 +64,7 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("PATCH", "/v1/magnets/{magnet_id}/publishing"): (LEAD_MAGNETS_WRITE,
                                                       {"double_opt_in": True}),
     ("GET", "/v1/magnets/{magnet_id}/qr"): (LEAD_MAGNETS_READ, None),
+    ("GET", "/v1/magnets/{magnet_id}/embed"): (LEAD_MAGNETS_READ, None),
     ("GET", "/v1/magnets/{magnet_id}/social-posts"): (LEAD_MAGNETS_READ, None),
     ("GET", "/v1/mail/suppressions"): (DATA_EXPORT, None),
     ("POST", "/v1/mail/suppressions"): (LEAD_MAGNETS_WRITE, {"email": "gone-{rand}@example.com",
