@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.from_thread
 import sqlalchemy as sa
@@ -45,7 +45,7 @@ class Public:
         """URL builder on ``LODESTONE_PUBLIC_URL`` or the URL the request came in on."""
         return Links(str(self.request.base_url), self.settings)
 
-    def facts(self) -> dict[str, str]:
+    def facts(self) -> dict[str, Any]:
         """Request facts the page events carry (user agent, country header)."""
         h = self.request.headers
         return {"user_agent": h.get("user-agent", "")[:512], "country": h.get("cf-ipcountry", "")}
