@@ -21,7 +21,7 @@ def _common(magnet: LeadMagnet, lead: Lead, org_name: str, links: Links) -> dict
             "unsubscribe_url": links.unsubscribe(lead)}
 
 
-def _domain(settings_from: str) -> str:
+def sender_domain(settings_from: str) -> str:
     return parseaddr(settings_from)[1].rpartition("@")[2] or "lodestone.local"
 
 
@@ -35,7 +35,7 @@ def queue_confirmation(session: Session, magnet: LeadMagnet, lead: Lead, org_nam
         lead_id=lead.id, subject=f"Confirm to get {ctx['title']}",
         text_body=render("confirm.txt", **ctx), html_body=render("confirm.html", **ctx),
         unsubscribe_url=str(ctx["unsubscribe_url"]),
-        domain=_domain(links.settings.mail_from))
+        domain=sender_domain(links.settings.mail_from))
 
 
 def queue_delivery(session: Session, magnet: LeadMagnet, lead: Lead, org_name: str,
@@ -49,4 +49,4 @@ def queue_delivery(session: Session, magnet: LeadMagnet, lead: Lead, org_name: s
         lead_id=lead.id, subject=f"Your copy of {ctx['title']}",
         text_body=render("deliver.txt", **ctx), html_body=render("deliver.html", **ctx),
         unsubscribe_url=str(ctx["unsubscribe_url"]),
-        domain=_domain(links.settings.mail_from))
+        domain=sender_domain(links.settings.mail_from))

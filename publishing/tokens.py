@@ -17,7 +17,7 @@ from typing import Any
 
 from kernel.errors import DomainError
 
-PURPOSES = frozenset({"form", "confirm", "download", "unsubscribe"})
+PURPOSES = frozenset({"form", "confirm", "download", "unsubscribe", "click"})
 
 
 class TokenError(DomainError):

@@ -356,6 +356,32 @@ def download(token: str, request: Request, pub: PublicDep) -> Response:
         "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
 
 
+@router.get("/r/{token}")
+def click(token: str, pub: PublicDep) -> Response:
+    """A campaign link: record the click, then redirect to the URL inside the signature
+    (never to one from the query string: no open redirect)."""
+    try:
+        payload = tokens.verify(pub.settings.secret_key, "click", token)
+        target, org_id, lead_id = payload.get("u"), payload.get("o"), payload.get("l")
+        if not (isinstance(target, str) and target.startswith(("https://", "http://"))
+                and isinstance(org_id, str) and isinstance(lead_id, str)):
+            raise tokens.TokenError("this link cannot be read")
+        with pub.org_by_id(org_id) as (_org, db):
+            lead = db.get(Lead, lead_id)
+            magnet = db.get(LeadMagnet, lead.magnet_id) if lead is not None else None
+            visitor = (lead.visitor_id or "") if lead is not None else ""
+            site_id = (magnet.site_id or "") if magnet is not None else ""
+            magnet_id = magnet.id if magnet is not None else ""
+    except DomainError as exc:
+        return _link_refusal(exc)
+    pub.record([event_row("click", org_id=org_id, site_id=site_id, visitor_id=visitor,
+                          magnet_id=magnet_id, url=target, utm=utm_of(target),
+                          props={"campaign_id": str(payload.get("c") or ""),
+                                 "lead_id": lead_id}, **pub.facts())])
+    return RedirectResponse(target, 302, headers={"Cache-Control": "private, no-store",
+                                                  "Referrer-Policy": "no-referrer"})
+
+
 @router.get("/u/{token}")
 def unsubscribe_page(token: str, pub: PublicDep) -> Response:
     """Confirm-free unsubscribe page: one button (link scanners only GET, never POST)."""

@@ -3,14 +3,16 @@ the suppression list. Rules in ``publishing/``."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app_api.deps import Context, PermExport, PermRead, PermWrite
-from app_api.schemas import Email, In, PathId
-from kernel.metadata.models import LeadMagnet, MailSuppression, Organization
+from app_api.schemas import Email, Id, In, LongText, Name, PathId
+from kernel.metadata.models import LeadMagnet, MailCampaign, MailSuppression, Organization
+from publishing.campaigns import schedule_campaign
 from publishing.embed import snippets
 from publishing.links import Links
 from publishing.mail.outbox import suppress
@@ -100,6 +102,54 @@ def get_social_posts(magnet_id: PathId, ctx: PermRead,
     """Post texts for LinkedIn, X and Facebook within their limits, with UTM-tagged links."""
     magnet = ctx.get(LeadMagnet, magnet_id, "magnet")
     return list(social_posts(magnet, _landing_url(ctx, magnet), campaign))
+
+
+class CampaignIn(In):
+    magnet_id: Id
+    name: Name
+    subject: Name
+    intro: LongText = ""
+    purpose: str = Field("marketing_email", max_length=64)
+    scheduled_at: dt.datetime
+    magnet_ids: list[Id] = Field(default_factory=list, max_length=100)
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+class CampaignOut(BaseModel):
+    id: str
+    magnet_id: str
+    name: str
+    subject: str
+    purpose: str
+    segment: dict[str, Any]
+    scheduled_at: dt.datetime
+    status: str
+    queued: int
+
+
+@router.post("/campaigns", response_model=CampaignOut, status_code=201)
+def create_campaign(body: CampaignIn, ctx: PermWrite) -> Any:
+    """Schedule a mail announcing a magnet to confirmed leads who consented to ``purpose``
+    (segment: magnets, sign-up dates), sent through the mail outbox at the org's rate."""
+    segment: dict[str, Any] = {"magnet_ids": body.magnet_ids}
+    for key in ("since", "until"):
+        value = getattr(body, key)
+        if value is not None:
+            segment[key] = value.isoformat()
+    campaign = schedule_campaign(
+        ctx.db.session, ctx.org_id, ctx.actor, magnet_id=body.magnet_id, name=body.name,
+        subject=body.subject, intro=body.intro, purpose=body.purpose,
+        scheduled_at=body.scheduled_at, segment=segment)
+    ctx.db.commit()
+    return campaign
+
+
+@router.get("/campaigns", response_model=list[CampaignOut])
+def list_campaigns(ctx: PermRead, limit: int = Query(100, ge=1, le=500)) -> list[Any]:
+    """Campaigns, newest first, with their status (scheduled, queuing, queued) and size."""
+    return list(ctx.db.scalars(ctx.db.select(MailCampaign)
+                               .order_by(MailCampaign.created_at.desc()).limit(limit)))
 
 
 class SuppressionIn(In):

@@ -468,3 +468,32 @@ class MailSuppression(OrgScoped, CreatedAt, Base):
     @validates("email")
     def _email(self, _key: str, value: str) -> str:
         return _normalize_email(value)
+
+
+class MailCampaign(OrgScoped, CreatedAt, Base):
+    """A mail announcing a magnet to confirmed leads who consented to ``purpose``.
+
+    At ``scheduled_at`` the mail worker queues one mail per matching lead (``status``
+    scheduled -> queued) and sends them at the organization's mail rate; an address
+    suppressed meanwhile (unsubscribed mid-campaign) is skipped at send time.
+    """
+
+    __tablename__ = "mail_campaigns"
+    __table_args__ = (
+        sa.Index("ix_mail_campaigns_org_id_created_at", "org_id", "created_at"),
+        sa.Index("ix_mail_campaigns_due", "status", "scheduled_at"),
+    )
+
+    id: Mapped[str] = id_column("mail_campaigns")
+    magnet_id: Mapped[str] = id_ref("lead_magnets", ondelete="CASCADE")
+    name: Mapped[str] = mapped_column(sa.String(200))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    intro: Mapped[str] = mapped_column(sa.Text(), default="", server_default="")
+    purpose: Mapped[str] = mapped_column(sa.String(64), default="marketing_email",
+                                         server_default="marketing_email")
+    #: ``{"magnet_ids": [...], "since": iso, "until": iso}``: whose leads (confirmed).
+    segment: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    scheduled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(sa.String(16), default="scheduled",
+                                        server_default="scheduled")
+    queued: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -32,8 +32,10 @@ def _clean(value: str, limit: int) -> str:
 
 def queue_mail(session: Session, org_id: str, *, kind: str, to_addr: str, subject: str,
                text_body: str, html_body: str, to_name: str = "", lead_id: str | None = None,
-               unsubscribe_url: str = "", domain: str = "lodestone.local") -> MailMessage:
-    """Add a mail to the outbox, due now (flushed; the caller commits)."""
+               unsubscribe_url: str = "", domain: str = "lodestone.local",
+               flush: bool = True) -> MailMessage:
+    """Add a mail to the outbox, due now (flushed unless ``flush=False``, for bulk
+    queuing; the caller commits)."""
     row = MailMessage(
         org_id=org_id, lead_id=lead_id, kind=kind, to_addr=_clean(to_addr, 320).lower(),
         to_name=_clean(to_name, 200), subject=_clean(subject, 300), text_body=text_body,
@@ -41,7 +43,8 @@ def queue_mail(session: Session, org_id: str, *, kind: str, to_addr: str, subjec
         message_id=f"<{uuid.uuid4().hex}@{_clean(domain, 100) or 'lodestone.local'}>",
         status="pending", attempts=0, next_attempt_at=utcnow())
     session.add(row)
-    session.flush()
+    if flush:
+        session.flush()
     QUEUED.mark(session)
     return row
 

@@ -77,6 +77,34 @@ def _claim(sessions: sessionmaker[Session], now: dt.datetime, batch: int,
         return claimed, throttled
 
 
+def _deliver(session: Session, mail: MailMessage, transport: Transport, sender: str,
+             now: dt.datetime, max_attempts: int, suppressed: str | None) -> str:
+    if suppressed is not None:
+        mail.status, mail.error, mail.next_attempt_at = "suppressed", suppressed, None
+        return "suppressed"
+    try:
+        msg = build_message(mail, sender)
+    except ValueError as exc:  # e.g. a line break in a header value: never sendable
+        mail.status, mail.next_attempt_at = "gave_up", None
+        mail.error = f"cannot build this mail: {exc}"[:2000]
+        return "gave_up"
+    mail.attempts += 1
+    try:
+        transport.send(msg)
+    except PermanentMailError as exc:
+        mail.status, mail.error, mail.next_attempt_at = "gave_up", str(exc)[:2000], None
+        suppress(session, mail.org_id, mail.to_addr, "bounced")
+    except Exception as exc:  # transient: the server is away or said 4xx
+        mail.error = f"{type(exc).__name__}: {exc}"[:2000]
+        if mail.attempts >= max_attempts:
+            mail.status, mail.next_attempt_at = "gave_up", None
+        else:
+            mail.next_attempt_at = now + retry_delay(mail.attempts)
+    else:
+        mail.status, mail.sent_at, mail.next_attempt_at, mail.error = "sent", now, None, None
+    return mail.status
+
+
 def send_one(sessions: sessionmaker[Session], mail_id: str, transport: Transport, sender: str,
              now: dt.datetime, max_attempts: int) -> str:
     """Send one claimed mail and record the outcome; returns the new status."""
@@ -84,34 +112,29 @@ def send_one(sessions: sessionmaker[Session], mail_id: str, transport: Transport
         mail = session.get(MailMessage, mail_id)
         if mail is None or mail.status != "pending":
             return "gone"
-        reason = suppression(session, mail.org_id, mail.to_addr)
-        if reason is not None:
-            mail.status, mail.error, mail.next_attempt_at = "suppressed", reason, None
-            session.commit()
-            return "suppressed"
-        try:
-            msg = build_message(mail, sender)
-        except ValueError as exc:  # e.g. a line break in a header value: never sendable
-            mail.status, mail.next_attempt_at = "gave_up", None
-            mail.error = f"cannot build this mail: {exc}"[:2000]
-            session.commit()
-            return "gave_up"
-        mail.attempts += 1
-        try:
-            transport.send(msg)
-        except PermanentMailError as exc:
-            mail.status, mail.error, mail.next_attempt_at = "gave_up", str(exc)[:2000], None
-            suppress(session, mail.org_id, mail.to_addr, "bounced")
-        except Exception as exc:  # transient: the server is away or said 4xx
-            mail.error = f"{type(exc).__name__}: {exc}"[:2000]
-            if mail.attempts >= max_attempts:
-                mail.status, mail.next_attempt_at = "gave_up", None
-            else:
-                mail.next_attempt_at = now + retry_delay(mail.attempts)
-        else:
-            mail.status, mail.sent_at, mail.next_attempt_at, mail.error = "sent", now, None, None
+        status = _deliver(session, mail, transport, sender, now, max_attempts,
+                          suppression(session, mail.org_id, mail.to_addr))
         session.commit()
-        return mail.status
+        return status
+
+
+def _send_claimed(sessions: sessionmaker[Session], claimed: list[str], transport: Transport,
+                  sender: str, now: dt.datetime, max_attempts: int) -> list[str]:
+    """Send claimed mails in one session; each outcome is committed right after its send,
+    so a crash repeats at most the one mail in flight (at-least-once)."""
+    with sessions() as session:
+        mails = session.scalars(sa.select(MailMessage).where(MailMessage.id.in_(claimed))
+                                ).all()
+        out = []
+        for mail in mails:
+            if mail.status != "pending":
+                out.append("gone")
+                continue
+            # checked per mail: an unsubscribe arriving mid-batch is honoured at once
+            reason = suppression(session, mail.org_id, mail.to_addr)
+            out.append(_deliver(session, mail, transport, sender, now, max_attempts, reason))
+            session.commit()
+        return out
 
 
 def send_due(sessions: sessionmaker[Session], transport: Transport, sender: str, *,
@@ -121,14 +144,16 @@ def send_due(sessions: sessionmaker[Session], transport: Transport, sender: str,
     now = now or utcnow()
     claimed, throttled = _claim(sessions, now, batch, per_minute)
     out = MailPass(throttled=throttled)
-    for mail_id in claimed:
-        status = send_one(sessions, mail_id, transport, sender, now, max_attempts)
-        if status == "sent":
-            out.sent += 1
-        elif status == "suppressed":
-            out.suppressed += 1
-        elif status != "gone":
-            out.failed += 1
+    for i in range(0, len(claimed), 100):
+        statuses = _send_claimed(sessions, claimed[i:i + 100], transport, sender, now,
+                                 max_attempts)
+        for status in statuses:
+            if status == "sent":
+                out.sent += 1
+            elif status == "suppressed":
+                out.suppressed += 1
+            elif status != "gone":
+                out.failed += 1
     return out
 
 
@@ -136,8 +161,11 @@ class MailWorker:
     """``send_due`` in a daemon thread: every ``poll_s`` and whenever mail is queued."""
 
     def __init__(self, sessions: sessionmaker[Session], make_transport: Callable[[], Transport],
-                 sender: str, per_minute: int, max_attempts: int, poll_s: float = POLL_S) -> None:
+                 sender: str, per_minute: int, max_attempts: int, poll_s: float = POLL_S,
+                 before_pass: Callable[[], object] | None = None) -> None:
+        """``before_pass``: run first in every pass (the API queues due campaigns there)."""
         self.sessions, self.make_transport, self.sender = sessions, make_transport, sender
+        self.before_pass = before_pass
         self.per_minute, self.max_attempts, self.poll_s = per_minute, max_attempts, poll_s
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -164,6 +192,8 @@ class MailWorker:
             while not self._stop.is_set():
                 self._wake.clear()
                 try:
+                    if self.before_pass is not None:
+                        self.before_pass()
                     send_due(self.sessions, transport, self.sender,
                              per_minute=self.per_minute, max_attempts=self.max_attempts)
                 except Exception:  # keep the worker alive; the next pass retries

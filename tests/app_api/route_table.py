@@ -67,6 +67,10 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", "/v1/magnets/{magnet_id}/embed"): (LEAD_MAGNETS_READ, None),
     ("GET", "/v1/magnets/{magnet_id}/social-posts"): (LEAD_MAGNETS_READ, None),
     ("GET", "/v1/mail/suppressions"): (DATA_EXPORT, None),
+    ("GET", "/v1/campaigns"): (LEAD_MAGNETS_READ, None),
+    ("POST", "/v1/campaigns"): (LEAD_MAGNETS_WRITE, {
+        "magnet_id": "{magnet_id}", "name": "Launch", "subject": "New checklist",
+        "scheduled_at": "2030-01-01T09:00:00Z"}),
     ("POST", "/v1/mail/suppressions"): (LEAD_MAGNETS_WRITE, {"email": "gone-{rand}@example.com",
                                                              "reason": "bounced"}),
     ("GET", "/v1/magnets/{magnet_id}/variants"): (LEAD_MAGNETS_READ, None),

@@ -51,7 +51,7 @@ from kernel.metadata import (
     migrate,
 )
 from kernel.metadata.autogen import COMPARE_OPTIONS
-from kernel.metadata.models import MailMessage, MailSuppression
+from kernel.metadata.models import MailCampaign, MailMessage, MailSuppression
 from tests.metadata_db import postgres_schema_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -274,6 +274,8 @@ def _populate(session: Session) -> dict[str, str]:
                     subject="Confirm", text_body="t", html_body="<p>h</p>",
                     message_id="<1@acme.test>"),
         MailSuppression(org_id=org.id, email="Gone@Example.com", reason="bounced"),
+        MailCampaign(org_id=org.id, magnet_id=magnet.id, name="Launch", subject="New",
+                     scheduled_at=dt.datetime(2024, 5, 1, tzinfo=dt.UTC)),
     ]
     session.add_all(rows)
     session.commit()

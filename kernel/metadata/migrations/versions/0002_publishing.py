@@ -5,7 +5,8 @@ Revises: 0002
 Create Date: 2026-12-02
 
 lead_magnets.double_opt_in, leads.consents, mail_messages (the durable mail outbox the
-publishing mail worker drains) and mail_suppressions (unsubscribed, bounced, complained).
+publishing mail worker drains), mail_suppressions (unsubscribed, bounced, complained) and
+mail_campaigns (scheduled announcements to confirmed, consenting leads).
 """
 
 from collections.abc import Sequence
@@ -64,9 +65,31 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_suppressions')),
     sa.UniqueConstraint('org_id', 'email', name=op.f('uq_mail_suppressions_org_id_email'))
     )
+    op.create_table('mail_campaigns',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('org_id', sa.String(length=40), nullable=False),
+    sa.Column('magnet_id', sa.String(length=40), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('intro', sa.Text(), server_default='', nullable=False),
+    sa.Column('purpose', sa.String(length=64), server_default='marketing_email', nullable=False),
+    sa.Column('segment', JSON, nullable=False),
+    sa.Column('scheduled_at', TIMESTAMP, nullable=False),
+    sa.Column('status', sa.String(length=16), server_default='scheduled', nullable=False),
+    sa.Column('queued', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('created_at', TIMESTAMP, server_default=sa.func.now(), nullable=False),
+    sa.ForeignKeyConstraint(['magnet_id'], ['lead_magnets.id'], name=op.f('fk_mail_campaigns_magnet_id_lead_magnets'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['org_id'], ['organizations.id'], name=op.f('fk_mail_campaigns_org_id_organizations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_campaigns'))
+    )
+    op.create_index('ix_mail_campaigns_org_id_created_at', 'mail_campaigns', ['org_id', 'created_at'], unique=False)
+    op.create_index('ix_mail_campaigns_due', 'mail_campaigns', ['status', 'scheduled_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_mail_campaigns_due', table_name='mail_campaigns')
+    op.drop_index('ix_mail_campaigns_org_id_created_at', table_name='mail_campaigns')
+    op.drop_table('mail_campaigns')
     op.drop_table('mail_suppressions')
     op.drop_index('ix_mail_messages_due', table_name='mail_messages')
     op.drop_index('ix_mail_messages_org_id_created_at', table_name='mail_messages')
