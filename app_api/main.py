@@ -26,6 +26,7 @@ from app_api.routes import (
     leads,
     magnet_workflow,
     magnets,
+    mail_links,
     organizations,
     publishing,
     sites,
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 
 ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
            experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
-           ad_spend, stats, landing, embed, publishing)
+           ad_spend, stats, landing, mail_links, embed, publishing)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),

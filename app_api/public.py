@@ -72,6 +72,14 @@ class Public:
                 raise NotFoundError("organization", org_id)
             yield org, TenantSession(session, org.id)
 
+    def cookieless_visitor(self, org_id: str) -> str:
+        """The collector's cookieless visitor id for this request (daily keyed hash of
+        IP and user agent; the IP is never kept), as the snippet would get it."""
+        ua = self.request.headers.get("user-agent", "")
+        if self._collector is None:
+            return ""
+        return self._collector.salts.visitor_id(org_id, client_ip(self.request), ua)
+
     def hit(self, key: str, window_s: int) -> tuple[int, float]:
         """Count one request against ``key`` (shared through Redis when configured)."""
         return self._app_state.counter.incr(key, window_s)

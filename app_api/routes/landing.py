@@ -8,7 +8,6 @@ page events through the collector's spool and render.
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -16,10 +15,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from app_api.pages import html_page, message_page
 from app_api.public import Public, PublicDep
 from kernel.errors import DomainError, NotFoundError
-from kernel.metadata.models import Lead, LeadMagnet, Organization
-from leads.service import confirm_lead
+from kernel.metadata.enums import ConsentMode
+from kernel.metadata.models import LeadMagnet, Organization
 from publishing import tokens
 from publishing.delivery import deliverable, has_artifact
 from publishing.embed import allowed_origin, site_origins
@@ -31,10 +31,8 @@ from publishing.landing import (
     page_content,
     published_magnet,
 )
-from publishing.links import lead_ref, privacy_url
-from publishing.mail.outbox import suppress
+from publishing.links import privacy_url
 from publishing.optin import (
-    ACTOR,
     BotSuspectedError,
     OptInError,
     check_submission,
@@ -42,7 +40,6 @@ from publishing.optin import (
     parse_form,
     submit,
 )
-from publishing.render import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,36 +57,24 @@ MESSAGES = {
 }
 
 
-def _html(name: str, status: int = 200, headers: dict[str, str] | None = None,
-          **ctx: Any) -> HTMLResponse:
-    nonce = secrets.token_urlsafe(12)
-    body = render(name, nonce=nonce, **ctx)
-    csp = (f"default-src 'none'; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
-           "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
-           "base-uri 'none'; frame-ancestors 'none'")
-    out = {"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff",
-           "Referrer-Policy": "strict-origin-when-cross-origin",
-           "Cache-Control": "private, no-cache", **(headers or {})}
-    return HTMLResponse(body, status, headers=out)
-
-
-def _message(status: int, title: str, *paragraphs: str, org: Organization | None = None,
-             **ctx: Any) -> HTMLResponse:
-    return _html("message.html", status, title=title, paragraphs=list(paragraphs),
-                 org_name=org.name if org else "", privacy_url=privacy_url(org) if org else "",
-                 **ctx)
-
-
 def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-def _visitor(request: Request) -> tuple[str, bool]:
-    """The visitor id from the first-party cookie, or a new one (True: set the cookie)."""
+def _visitor(request: Request, pub: Public, org: Organization) -> tuple[str, bool]:
+    """(visitor id, whether to set the cookie), per the organization's consent mode.
+
+    ``first_party``: the ``ls_vid`` cookie, created on the first visit. ``cookieless`` and
+    ``consent_required``: an ``ls_vid`` the snippet set after consent if there is one, else
+    the collector's cookieless id (a keyed daily hash of IP and user agent, the same one
+    the snippet gets) and no cookie is set.
+    """
     vid = request.cookies.get(VISITOR_COOKIE, "")
     if VISITOR_RE.match(vid):
         return vid, False
-    return uuid.uuid4().hex, True
+    if ConsentMode(org.consent_mode) == ConsentMode.FIRST_PARTY:
+        return uuid.uuid4().hex, True
+    return pub.cookieless_visitor(org.id), False
 
 
 async def form_data(request: Request) -> dict[str, Any]:
@@ -109,7 +94,7 @@ def _landing(pub: Public, org: Organization, db: Any, magnet: LeadMagnet, visito
     links = pub.links()
     action = links.landing(org.slug, magnet.slug).removeprefix(links.base) or "/"
     design = magnet.design or {}
-    page = _html(
+    page = html_page(
         "landing.html", status, page=content, org_name=org.name, privacy_url=privacy_url(org),
         canonical=links.landing(org.slug, magnet.slug), robots="index,follow",
         magnet_id=magnet.id, experiment=assignment.experiment, variant=assignment.variant,
@@ -124,10 +109,10 @@ def _landing(pub: Public, org: Organization, db: Any, magnet: LeadMagnet, visito
 def landing_page(org_slug: str, magnet_slug: str, request: Request,
                  pub: PublicDep) -> Response:
     """A published magnet's landing page, in the visitor's variant."""
-    visitor, new_visitor = _visitor(request)
     try:
         with pub.org_by_slug(org_slug) as (org, db):
             magnet = published_magnet(db.session, org.id, magnet_slug)
+            visitor, new_visitor = _visitor(request, pub, org)
             page, assignment = _landing(pub, org, db, magnet, visitor)
             site_id, magnet_id, org_id = magnet.site_id or "", magnet.id, org.id
             if request.query_params.get("embed") == "1":  # the iframe snippet
@@ -136,10 +121,10 @@ def landing_page(org_slug: str, magnet_slug: str, request: Request,
                     "Content-Security-Policy"].replace("frame-ancestors 'none'",
                                                        f"frame-ancestors {frames}")
     except MagnetGoneError as exc:
-        return _message(410, "This offer has ended", f"{exc.message}. Thank you for your "
+        return message_page(410, "This offer has ended", f"{exc.message}. Thank you for your "
                         "interest.", headers={"Cache-Control": "public, max-age=300"})
     except NotFoundError:
-        return _message(404, "Page not found", "There is no page at this address. Check the "
+        return message_page(404, "Page not found", "There is no page at this address. Check the "
                         "link you followed.")
     url = str(request.url)
     common = {"org_id": org_id, "site_id": site_id, "visitor_id": visitor,
@@ -148,6 +133,9 @@ def landing_page(org_slug: str, magnet_slug: str, request: Request,
               "variant": assignment.variant, **pub.facts()}
     rows = [event_row("magnet_view", **common)]
     exposed_key = EXPOSED_COOKIE + assignment.experiment
+    with_cookies = new_visitor or VISITOR_COOKIE in request.cookies
+    # Without cookies there is no memory of an earlier exposure: like the snippet, each
+    # view records one (the analytics count distinct visitors).
     first_exposure = (assignment.records_exposure
                       and request.cookies.get(exposed_key) != visitor)
     if first_exposure:
@@ -157,7 +145,7 @@ def landing_page(org_slug: str, magnet_slug: str, request: Request,
               "secure": request.url.scheme == "https"}
     if new_visitor:
         page.set_cookie(VISITOR_COOKIE, visitor, **cookie)  # type: ignore[arg-type]
-    if first_exposure:
+    if first_exposure and with_cookies:
         page.set_cookie(exposed_key, visitor, **cookie)  # type: ignore[arg-type]
     page.headers["Vary"] = "Cookie"
     return page
@@ -168,7 +156,7 @@ def _refusal(request: Request, status: int, exc: DomainError,
     if _wants_json(request):
         return JSONResponse({"error": {"code": exc.code, "message": exc.message,
                                        "details": exc.details}}, status, headers=headers)
-    return _message(status, "We could not take this sign-up", exc.message,
+    return message_page(status, "We could not take this sign-up", exc.message,
                     back_url=str(request.url.path), headers=headers)
 
 
@@ -273,141 +261,10 @@ def thanks(org_slug: str, magnet_slug: str, pub: PublicDep, s: str = "pending",
                        "ttl_hours": pub.settings.download_link_ttl_hours,
                        "placeholder": not has_artifact(db.session, magnet)}
             title = "Check your inbox" if state == "pending" else "Thank you"
-            return _message(200, title, MESSAGES[state], org=org,
+            return message_page(200, title, MESSAGES[state], org=org,
                             back_url=links.landing(org.slug, magnet.slug), **ctx)
     except (NotFoundError, MagnetGoneError, tokens.TokenError):
-        return _message(404, "Page not found", "There is no page at this address.")
-
-
-def _lead_from(pub: Public, purpose: str, token: str) -> tuple[str, str]:
-    return lead_ref(pub.settings.secret_key, purpose, token)
-
-
-def _link_refusal(exc: DomainError) -> HTMLResponse:
-    if isinstance(exc, tokens.TokenExpiredError):
-        return _message(410, "This link has expired", exc.message)
-    if isinstance(exc, NotFoundError):
-        return _message(404, "This link is no longer valid", "The sign-up it belongs to no "
-                        "longer exists.")
-    return _message(400, "This link does not work", exc.message)
-
-
-@router.get("/c/{token}")
-def confirm(token: str, request: Request, pub: PublicDep) -> Response:
-    """One click: confirm the address and deliver the magnet on the same page."""
-    links = pub.links()
-    try:
-        org_id, lead_id = _lead_from(pub, "confirm", token)
-        with pub.org_by_id(org_id) as (org, db):
-            lead = db.get(Lead, lead_id)
-            if lead is None:
-                raise NotFoundError("lead", lead_id)
-            magnet = db.get(LeadMagnet, lead.magnet_id)
-            if magnet is None:
-                raise NotFoundError("magnet", lead.magnet_id)
-            changed = confirm_lead(db.session, lead, ACTOR)
-            download = links.download(lead)
-            file = deliverable(db.session, magnet)
-            experiment = live_experiment(db.session, magnet)
-            db.commit()
-            title = str((magnet.content or {}).get("title") or magnet.name)
-            visitor, variant = lead.visitor_id or "", lead.variant or ""
-            site_id, magnet_id = magnet.site_id or "", magnet.id
-            page = _message(
-                200, "You're confirmed: here is your download",
-                f"Thank you{', ' + lead.name if lead.name else ''}. Your copy of {title} "
-                "is downloading; if it does not start, use the button.", org=org,
-                download_url=download, filename=file.filename, placeholder=file.placeholder,
-                ttl_hours=pub.settings.download_link_ttl_hours, auto_download=download)
-    except DomainError as exc:
-        return _link_refusal(exc)
-    if changed:
-        pub.record([event_row(
-            "confirmed", org_id=org_id, site_id=site_id, visitor_id=visitor,
-            magnet_id=magnet_id, url=f"{links.base}/c/", variant=variant,
-            experiment=experiment.key if experiment is not None and variant else "",
-            props={"lead_id": lead_id}, **pub.facts())])
-    return page
-
-
-@router.get("/d/{token}")
-def download(token: str, request: Request, pub: PublicDep) -> Response:
-    """The magnet's file, through a signed link that expires."""
-    try:
-        org_id, lead_id = _lead_from(pub, "download", token)
-        with pub.org_by_id(org_id) as (_org, db):
-            lead = db.get(Lead, lead_id)
-            if lead is None:
-                raise NotFoundError("lead", lead_id)
-            magnet = db.get(LeadMagnet, lead.magnet_id)
-            if magnet is None:
-                raise NotFoundError("magnet", lead.magnet_id)
-            file = deliverable(db.session, magnet)
-            visitor, variant = lead.visitor_id or "", lead.variant or ""
-            site_id, magnet_id = magnet.site_id or "", magnet.id
-    except DomainError as exc:
-        return _link_refusal(exc)
-    pub.record([event_row(
-        "download", org_id=org_id, site_id=site_id, visitor_id=visitor, magnet_id=magnet_id,
-        url=f"{pub.links().base}/d/", variant=variant,
-        props={"lead_id": lead_id, "placeholder": file.placeholder}, **pub.facts())])
-    return Response(file.body, 200, media_type=file.media_type, headers={
-        "Content-Disposition": f'attachment; filename="{file.filename}"',
-        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
-
-
-@router.get("/r/{token}")
-def click(token: str, pub: PublicDep) -> Response:
-    """A campaign link: record the click, then redirect to the URL inside the signature
-    (never to one from the query string: no open redirect)."""
-    try:
-        payload = tokens.verify(pub.settings.secret_key, "click", token)
-        target, org_id, lead_id = payload.get("u"), payload.get("o"), payload.get("l")
-        if not (isinstance(target, str) and target.startswith(("https://", "http://"))
-                and isinstance(org_id, str) and isinstance(lead_id, str)):
-            raise tokens.TokenError("this link cannot be read")
-        with pub.org_by_id(org_id) as (_org, db):
-            lead = db.get(Lead, lead_id)
-            magnet = db.get(LeadMagnet, lead.magnet_id) if lead is not None else None
-            visitor = (lead.visitor_id or "") if lead is not None else ""
-            site_id = (magnet.site_id or "") if magnet is not None else ""
-            magnet_id = magnet.id if magnet is not None else ""
-    except DomainError as exc:
-        return _link_refusal(exc)
-    pub.record([event_row("click", org_id=org_id, site_id=site_id, visitor_id=visitor,
-                          magnet_id=magnet_id, url=target, utm=utm_of(target),
-                          props={"campaign_id": str(payload.get("c") or ""),
-                                 "lead_id": lead_id}, **pub.facts())])
-    return RedirectResponse(target, 302, headers={"Cache-Control": "private, no-store",
-                                                  "Referrer-Policy": "no-referrer"})
-
-
-@router.get("/u/{token}")
-def unsubscribe_page(token: str, pub: PublicDep) -> Response:
-    """Confirm-free unsubscribe page: one button (link scanners only GET, never POST)."""
-    try:
-        _lead_from(pub, "unsubscribe", token)
-    except DomainError as exc:
-        return _link_refusal(exc)
-    return _message(200, "Unsubscribe", "Stop all mail from this sender to your address?",
-                    form_action=f"/u/{token}", form_button="Unsubscribe")
-
-
-@router.post("/u/{token}")
-def unsubscribe(token: str, pub: PublicDep) -> Response:
-    """One-click unsubscribe (RFC 8058 ``List-Unsubscribe-Post`` and the page's button)."""
-    try:
-        org_id, lead_id = _lead_from(pub, "unsubscribe", token)
-        with pub.org_by_id(org_id) as (org, db):
-            lead = db.get(Lead, lead_id)
-            if lead is None:
-                raise NotFoundError("lead", lead_id)
-            suppress(db.session, org.id, lead.email, "unsubscribed")
-            db.commit()
-    except DomainError as exc:
-        return _link_refusal(exc)
-    return _message(200, "You are unsubscribed", "You will get no more mail from this "
-                    "sender. Signing up again on one of its pages undoes this.", org=org)
+        return message_page(404, "Page not found", "There is no page at this address.")
 
 
 @router.get("/p/{org_slug}/privacy")
@@ -417,13 +274,16 @@ def privacy(org_slug: str, pub: PublicDep) -> Response:
         with pub.org_by_slug(org_slug) as (org, _db):
             name = org.name
     except NotFoundError:
-        return _message(404, "Page not found", "There is no page at this address.")
-    return _message(
+        return message_page(404, "Page not found", "There is no page at this address.")
+    return message_page(
         200, f"Privacy at {name}",
         f"When you sign up on a page of {name} we keep your email address, the name and "
         "answers you gave, the consents you ticked (with their wording) and when you "
         "confirmed. We use them to send what you asked for and, only if you agreed, "
         "occasional mail.",
         "The pages set one first-party cookie (ls_vid) holding a random id, so that you see "
-        "the same version of a page on each visit; it is not shared with anyone.",
+        "the same version of a page on each visit; it is not shared with anyone."
+        if ConsentMode(org.consent_mode) == ConsentMode.FIRST_PARTY else
+        "The pages set no cookie: visits are counted with a daily-changing keyed hash of "
+        "your network address and browser, from which neither can be recovered.",
         "Every mail has a one-click unsubscribe link.")

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from app_api.main import create_app
 from kernel.metadata.db import make_engine, migrate
-from kernel.metadata.enums import ExperimentStatus, MagnetStatus, MagnetType
+from kernel.metadata.enums import ConsentMode, ExperimentStatus, MagnetStatus, MagnetType
 from kernel.metadata.models import (
     Experiment,
     LeadMagnet,
@@ -116,10 +116,11 @@ class Env:
 def seed(sessions: Any, name: str, *, double_opt_in: bool = True,
          experiment: bool = True, promoted_winner: str = "",
          status: MagnetStatus = MagnetStatus.PUBLISHED,
-         content: dict[str, Any] | None = None) -> Magnet:
+         content: dict[str, Any] | None = None,
+         consent_mode: ConsentMode = ConsentMode.FIRST_PARTY) -> Magnet:
     slug = f"{name}-{secrets.token_hex(3)}"
     with sessions() as s:
-        org = Organization(name=f"{name.title()} Press", slug=slug)
+        org = Organization(name=f"{name.title()} Press", slug=slug, consent_mode=consent_mode)
         s.add(org)
         s.flush()
         site = Site(org_id=org.id, name="Blog", allowed_origins=["https://blog.example"])

@@ -8,11 +8,13 @@ import time
 import sqlalchemy as sa
 
 from experiments.assignment import assign
+from kernel.metadata.enums import ConsentMode
 from kernel.metadata.models import Lead, LeadMagnet, MailMessage, OutboxEvent
 from publishing.links import Links
 from publishing.mails import queue_delivery
 from tests.publishing.conftest import Env, seed
 from tests.publishing.pages import (
+    attr,
     form_token,
     html_part,
     link,
@@ -151,3 +153,21 @@ def test_single_opt_in_delivers_at_once(env: Env) -> None:
     rows = env.events(f"org_id = '{m.org_id}' AND visitor_id = '{vid}' AND "
                       "event IN ('lead', 'confirmed', 'download')", count=3)
     assert sorted(r["event"] for r in rows) == ["confirmed", "download", "lead"]
+
+
+def test_cookieless_org_sets_no_cookie_and_keeps_the_variant(env: Env) -> None:
+    m = seed(env.sessions, "cookieless", consent_mode=ConsentMode.COOKIELESS)
+    c = env.client
+    c.cookies.clear()
+    variants = set()
+    for _ in range(3):
+        r = c.get(m.path)
+        assert r.status_code == 200 and "set-cookie" not in r.headers
+        variants.add(attr(r.text, "data-ls-variant"))
+    salts = c.app.state.collector.salts  # type: ignore[attr-defined]
+    vid = salts.visitor_id(m.org_id, "testclient", "testclient")
+    assert variants == {assign(m.experiment, vid, ["A", "B"], [0.5, 0.5], 1.0)}
+    rows = env.events(f"org_id = '{m.org_id}'", count=6)
+    assert {r["visitor_id"] for r in rows} == {vid}
+    assert sorted(r["event"] for r in rows) == ["exposure"] * 3 + ["magnet_view"] * 3
+    assert "set no cookie" in c.get(f"/p/{m.org_slug}/privacy").text
