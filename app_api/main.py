@@ -42,7 +42,7 @@ from kernel.metadata.db import make_engine, make_session_factory
 from kernel.settings import Settings, get_settings
 from kernel.warehouse import open_warehouse
 from publishing.campaigns import queue_due_campaigns
-from publishing.mail.sender import make_transport
+from publishing.mail.sender import make_signer, make_transport
 from publishing.mail.worker import MailWorker
 from webhooks.worker import BackgroundWorker
 
@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
         state.sessions, lambda: make_transport(settings.smtp_url, settings.data_path),
         settings.mail_from, settings.mail_per_minute, settings.mail_max_attempts,
         before_pass=lambda: queue_due_campaigns(state.sessions, settings),
+        signer=make_signer(settings.dkim_selector, settings.dkim_key_file, settings.mail_from),
     ) if settings.mail_worker else None
 
     @asynccontextmanager

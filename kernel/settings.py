@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     )
     mail_from: str = Field("Lodestone <no-reply@localhost>", description="From of every mail.")
     mail_worker: bool = Field(True, description="Send queued mail from the API process.")
+    dkim_selector: str = Field("", description="DKIM selector (with dkim_key_file).")
+    dkim_key_file: str = Field("", description="PEM RSA private key for DKIM signing.")
     mail_max_attempts: int = Field(8, ge=1, description="Tries before a mail is given up.")
     mail_per_minute: int = Field(
         600, ge=1, description="Mails sent per minute per organization (throttle)."

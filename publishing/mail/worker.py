@@ -22,7 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from kernel.metadata.models import MailMessage
 from kernel.metadata.types import utcnow
 from publishing.mail.outbox import QUEUED, suppress, suppression
-from publishing.mail.sender import PermanentMailError, Transport, build_message
+from publishing.mail.sender import (
+    DkimSigner,
+    PermanentMailError,
+    Transport,
+    build_message,
+    wire_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,19 +84,21 @@ def _claim(sessions: sessionmaker[Session], now: dt.datetime, batch: int,
 
 
 def _deliver(session: Session, mail: MailMessage, transport: Transport, sender: str,
-             now: dt.datetime, max_attempts: int, suppressed: str | None) -> str:
+             now: dt.datetime, max_attempts: int, suppressed: str | None,
+             signer: DkimSigner | None = None) -> str:
     if suppressed is not None:
         mail.status, mail.error, mail.next_attempt_at = "suppressed", suppressed, None
         return "suppressed"
     try:
         msg = build_message(mail, sender)
+        data = wire_bytes(msg, signer)
     except ValueError as exc:  # e.g. a line break in a header value: never sendable
         mail.status, mail.next_attempt_at = "gave_up", None
         mail.error = f"cannot build this mail: {exc}"[:2000]
         return "gave_up"
     mail.attempts += 1
     try:
-        transport.send(msg)
+        transport.send(msg, data)
     except PermanentMailError as exc:
         mail.status, mail.error, mail.next_attempt_at = "gave_up", str(exc)[:2000], None
         suppress(session, mail.org_id, mail.to_addr, "bounced")
@@ -105,21 +113,9 @@ def _deliver(session: Session, mail: MailMessage, transport: Transport, sender: 
     return mail.status
 
 
-def send_one(sessions: sessionmaker[Session], mail_id: str, transport: Transport, sender: str,
-             now: dt.datetime, max_attempts: int) -> str:
-    """Send one claimed mail and record the outcome; returns the new status."""
-    with sessions() as session:
-        mail = session.get(MailMessage, mail_id)
-        if mail is None or mail.status != "pending":
-            return "gone"
-        status = _deliver(session, mail, transport, sender, now, max_attempts,
-                          suppression(session, mail.org_id, mail.to_addr))
-        session.commit()
-        return status
-
-
 def _send_claimed(sessions: sessionmaker[Session], claimed: list[str], transport: Transport,
-                  sender: str, now: dt.datetime, max_attempts: int) -> list[str]:
+                  sender: str, now: dt.datetime, max_attempts: int,
+                  signer: DkimSigner | None) -> list[str]:
     """Send claimed mails in one session; each outcome is committed right after its send,
     so a crash repeats at most the one mail in flight (at-least-once)."""
     with sessions() as session:
@@ -132,21 +128,22 @@ def _send_claimed(sessions: sessionmaker[Session], claimed: list[str], transport
                 continue
             # checked per mail: an unsubscribe arriving mid-batch is honoured at once
             reason = suppression(session, mail.org_id, mail.to_addr)
-            out.append(_deliver(session, mail, transport, sender, now, max_attempts, reason))
+            out.append(_deliver(session, mail, transport, sender, now, max_attempts, reason,
+                                signer))
             session.commit()
         return out
 
 
 def send_due(sessions: sessionmaker[Session], transport: Transport, sender: str, *,
              now: dt.datetime | None = None, batch: int = 200, per_minute: int = 600,
-             max_attempts: int = 8) -> MailPass:
+             max_attempts: int = 8, signer: DkimSigner | None = None) -> MailPass:
     """One pass: claim the due mails (within each organization's rate) and send them."""
     now = now or utcnow()
     claimed, throttled = _claim(sessions, now, batch, per_minute)
     out = MailPass(throttled=throttled)
     for i in range(0, len(claimed), 100):
         statuses = _send_claimed(sessions, claimed[i:i + 100], transport, sender, now,
-                                 max_attempts)
+                                 max_attempts, signer)
         for status in statuses:
             if status == "sent":
                 out.sent += 1
@@ -162,10 +159,11 @@ class MailWorker:
 
     def __init__(self, sessions: sessionmaker[Session], make_transport: Callable[[], Transport],
                  sender: str, per_minute: int, max_attempts: int, poll_s: float = POLL_S,
-                 before_pass: Callable[[], object] | None = None) -> None:
+                 before_pass: Callable[[], object] | None = None,
+                 signer: DkimSigner | None = None) -> None:
         """``before_pass``: run first in every pass (the API queues due campaigns there)."""
         self.sessions, self.make_transport, self.sender = sessions, make_transport, sender
-        self.before_pass = before_pass
+        self.before_pass, self.signer = before_pass, signer
         self.per_minute, self.max_attempts, self.poll_s = per_minute, max_attempts, poll_s
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -195,7 +193,8 @@ class MailWorker:
                     if self.before_pass is not None:
                         self.before_pass()
                     send_due(self.sessions, transport, self.sender,
-                             per_minute=self.per_minute, max_attempts=self.max_attempts)
+                             per_minute=self.per_minute, max_attempts=self.max_attempts,
+                             signer=self.signer)
                 except Exception:  # keep the worker alive; the next pass retries
                     log.exception("mail pass failed")
                 self._wake.wait(self.poll_s)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import email.policy
+import subprocess
 from pathlib import Path
 
+import dkim
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,7 +17,7 @@ from kernel.metadata.db import make_engine, make_session_factory, migrate
 from kernel.metadata.models import MailMessage, Organization
 from kernel.metadata.types import utcnow
 from publishing.mail.outbox import queue_mail, suppress
-from publishing.mail.sender import FolderTransport, SmtpTransport, build_message
+from publishing.mail.sender import FolderTransport, SmtpTransport, build_message, make_signer
 from publishing.mail.worker import retry_delay, send_due
 from tests.helpers import free_port
 from tests.publishing.conftest import Inbox
@@ -118,3 +122,34 @@ def test_throttle_per_organization_and_suppression(sessions: sessionmaker[Sessio
     assert (second.sent, second.suppressed) == (2, 1)
     assert len(list((tmp_path / "mail").glob("*.eml"))) == 6
     assert not list((tmp_path / "mail").glob("*.tmp"))
+
+
+def test_dkim_signature_verifies(sessions: sessionmaker[Session], smtp: Inbox,
+                                 tmp_path: Path) -> None:
+    key = tmp_path / "dkim.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True,
+                   capture_output=True)
+    public = subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"],
+                            check=True, capture_output=True).stdout
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    signer = make_signer("s1", str(key), SENDER)
+    assert signer is not None and signer.domain == "acme.example"
+    org = _org(sessions)
+    _queue(sessions, org, "dkim@example.com")
+    out = send_due(sessions, SmtpTransport(f"smtp://127.0.0.1:{smtp.port}"), SENDER,
+                   signer=signer)
+    assert out.sent == 1
+    (msg,) = smtp.wait_for("dkim@example.com")
+    raw = msg.as_bytes(policy=email.policy.SMTP)
+    assert b"d=acme.example" in raw and b"s=s1" in raw
+    asked: list[bytes] = []
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:  # the published key, no network
+        asked.append(name)
+        return record
+
+    assert dkim.verify(raw, dnsfunc=dns)
+    assert asked == [b"s1._domainkey.acme.example."]
+    assert not dkim.verify(raw.replace(b"plain", b"plaim"), dnsfunc=dns)  # body altered
+    with pytest.raises(ValueError, match="both"):
+        make_signer("s1", "", SENDER)
