@@ -22,15 +22,19 @@ from app_api.routes import (
     api_keys,
     audit_log,
     auth,
+    embed,
     experiment_actions,
     experiment_planner,
     experiments,
     insights,
+    landing,
     leads,
     magnet_workflow,
     magnets,
+    mail_links,
     organizations,
     overview,
+    publishing,
     sites,
     stats,
     users,
@@ -43,13 +47,17 @@ from kernel.metadata import outbox
 from kernel.metadata.db import make_engine, make_session_factory
 from kernel.settings import Settings, get_settings
 from kernel.warehouse import open_warehouse
+from publishing.campaigns import queue_due_campaigns
+from publishing.mail.sender import make_signer, make_transport
+from publishing.mail.worker import MailWorker
 from webhooks.worker import BackgroundWorker
 
 log = logging.getLogger(__name__)
 
 ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
            experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
-           ad_spend, stats, experiment_planner, overview, insights)
+           ad_spend, stats, experiment_planner, overview, insights, landing, mail_links, embed,
+           publishing)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),
@@ -122,6 +130,12 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     worker = BackgroundWorker(
         state.sessions, retention=dt.timedelta(days=settings.webhooks_retention_days),
         allow_private=settings.webhooks_allow_private) if run_worker else None
+    mailer = MailWorker(
+        state.sessions, lambda: make_transport(settings.smtp_url, settings.data_path),
+        settings.mail_from, settings.mail_per_minute, settings.mail_max_attempts,
+        before_pass=lambda: queue_due_campaigns(state.sessions, settings),
+        signer=make_signer(settings.dkim_selector, settings.dkim_key_file, settings.mail_from),
+    ) if settings.mail_worker else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -131,9 +145,13 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
             state.wake_webhooks = worker.wake
             outbox.add_commit_listener(worker.wake)
             worker.start()
+        if mailer is not None:
+            mailer.start()
         try:
             yield
         finally:
+            if mailer is not None:
+                mailer.stop()
             if worker is not None:
                 outbox.remove_commit_listener(worker.wake)
                 worker.stop()
@@ -156,6 +174,7 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     app.state.lodestone = state
     app.state.collector = collector
     app.state.webhook_worker = worker
+    app.state.mail_worker = mailer
     install_error_handlers(app)
     for module in ROUTERS:
         app.include_router(module.router)

@@ -14,7 +14,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,7 +34,7 @@ from ingestion.registry import Registry
 from ingestion.shipper import Shipper
 from ingestion.snippet import Asset, load_assets
 from ingestion.spool import Spool, spool_usage
-from kernel.events import make_row
+from kernel.events import Row, make_row
 from kernel.metadata import revisions
 from kernel.settings import Settings
 from kernel.warehouse import Warehouse
@@ -166,6 +166,22 @@ class Collector:
             await self.limiter.close()
         metrics.TALLY.flush()
         metrics.process_exiting()
+
+    async def record_server_events(self, rows: Sequence[Row]) -> None:
+        """Append events this process made itself (the landing pages' ``magnet_view``,
+        ``exposure``, ``lead``, ``confirmed``, ``download``) to the spool; durable when this
+        returns, shipped like every other event.
+
+        Raises:
+            RuntimeError: the collector is not started.
+            SpoolFull: the spool is over its quota.
+        """
+        if self.spool is None:
+            raise RuntimeError("the collector is not started")
+        started = time.perf_counter()
+        block = rows_to_block(list(rows))
+        await self.spool.append(block)
+        metrics.TALLY.accept("pages", block.n, time.perf_counter() - started)
 
     # -- small endpoints -----------------------------------------------------------------------
     def _snippet(self, request: Request, asset: Asset | None, cache: str) -> Response:

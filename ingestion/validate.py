@@ -30,8 +30,8 @@ MAX_LEN = {c.name: c.max_len for c in EVENT_COLUMNS if c.max_len}
 MAX_VALUE = 1e15
 
 EventName = Literal[
-    "pageview", "magnet_view", "exposure", "form_start", "lead", "confirmed", "click",
-    "purchase", "custom",
+    "pageview", "magnet_view", "exposure", "form_start", "lead", "confirmed", "download",
+    "click", "purchase", "custom",
 ]
 if set(EventName.__args__) != EVENT_TYPES:  # type: ignore[attr-defined]
     raise RuntimeError("ingestion.validate.EventName must list kernel.schema.EventType")

@@ -19,6 +19,7 @@ class EventType(StrEnum):
     form_start = "form_start"
     lead = "lead"
     confirmed = "confirmed"
+    download = "download"
     click = "click"
     purchase = "purchase"
     custom = "custom"

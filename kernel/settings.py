@@ -108,6 +108,28 @@ class Settings(BaseSettings):
     webhooks_allow_private: bool = Field(
         False, description="Allow webhook targets on loopback/private networks (development)."
     )
+    public_url: str = Field(
+        "", description="Base URL of landing pages and mail links; empty = the request's own."
+    )
+    smtp_url: str = Field(
+        "", description="smtp://user:pass@host:port or smtps://…; empty = mail to a folder."
+    )
+    mail_from: str = Field("Lodestone <no-reply@localhost>", description="From of every mail.")
+    mail_worker: bool = Field(True, description="Send queued mail from the API process.")
+    dkim_selector: str = Field("", description="DKIM selector (with dkim_key_file).")
+    dkim_key_file: str = Field("", description="PEM RSA private key for DKIM signing.")
+    mail_max_attempts: int = Field(8, ge=1, description="Tries before a mail is given up.")
+    mail_per_minute: int = Field(
+        600, ge=1, description="Mails sent per minute per organization (throttle)."
+    )
+    optin_min_fill_s: float = Field(
+        2.0, ge=0, description="An opt-in form submitted sooner after loading is refused."
+    )
+    optin_per_minute: int = Field(
+        10, ge=0, description="Opt-in posts per minute per client IP (0 = no limit)."
+    )
+    confirm_link_ttl_hours: int = Field(72, ge=1, description="Lifetime of a confirm link.")
+    download_link_ttl_hours: int = Field(24, ge=1, description="Lifetime of a download link.")
     openai_base_url: str = Field(
         "", description="OpenAI-compatible endpoint for AI drafts; empty = offline generator."
     )

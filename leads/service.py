@@ -16,14 +16,16 @@ from kernel.errors import ConflictError, NotFoundError
 from kernel.metadata.audit import Actor, record
 from kernel.metadata.models import Lead, LeadMagnet
 from kernel.metadata.outbox import enqueue
+from kernel.metadata.types import utcnow
 
 
 def lead_summary(lead: Lead) -> dict[str, Any]:
     """The lead as it appears in webhook payloads."""
     return {"id": lead.id, "magnet_id": lead.magnet_id, "variant": lead.variant,
             "email": lead.email, "name": lead.name, "consent": lead.consent,
-            "fields": lead.fields, "utm": lead.utm,
-            "created_at": lead.created_at.isoformat() if lead.created_at else None}
+            "fields": lead.fields, "utm": lead.utm, "consents": lead.consents or [],
+            "created_at": lead.created_at.isoformat() if lead.created_at else None,
+            "confirmed_at": lead.confirmed_at.isoformat() if lead.confirmed_at else None}
 
 
 def create_lead(session: Session, org_id: str, actor: Actor, *, magnet_id: str, email: str,
@@ -31,7 +33,10 @@ def create_lead(session: Session, org_id: str, actor: Actor, *, magnet_id: str, 
     """A new lead of ``org_id`` on ``magnet_id`` (emits ``lead.created``).
 
     Args:
-        values: other Lead columns (name, variant, fields, visitor_id, consent, utm).
+        values: other Lead columns (name, variant, fields, visitor_id, consent, consents,
+            utm, confirmed_at). A lead created with ``confirmed_at`` set (single opt-in,
+            or confirmed elsewhere) is created confirmed; otherwise it is pending until
+            :func:`confirm_lead`.
 
     Raises:
         NotFoundError: the magnet is not one of the organization's.
@@ -53,6 +58,20 @@ def create_lead(session: Session, org_id: str, actor: Actor, *, magnet_id: str, 
            resource_id=lead.id, after={"id": lead.id, "magnet_id": lead.magnet_id})
     enqueue(session, org_id, "lead.created", {"lead": lead_summary(lead)})
     return lead
+
+
+def confirm_lead(session: Session, lead: Lead, actor: Actor) -> bool:
+    """Mark ``lead`` confirmed (double opt-in) and emit ``lead.confirmed``; False (and no
+    event) when it already was, so a second click on the same link changes nothing."""
+    if lead.confirmed_at is not None:
+        return False
+    lead.confirmed_at = utcnow()
+    session.flush()
+    record(session, org_id=lead.org_id, actor=actor, action="lead.confirmed",
+           resource_type="lead", resource_id=lead.id,
+           after={"id": lead.id, "magnet_id": lead.magnet_id})
+    enqueue(session, lead.org_id, "lead.confirmed", {"lead": lead_summary(lead)})
+    return True
 
 
 def erase_lead(session: Session, lead: Lead, actor: Actor) -> None:

@@ -28,6 +28,9 @@ PREFIXES: dict[str, str] = {
     "outbox_events": "evt",
     "webhook_deliveries": "dlv",
     "ad_spend": "spend",
+    "mail_messages": "mail",
+    "mail_suppressions": "sup",
+    "mail_campaigns": "camp",
 }
 
 #: Column length of every id column (longest prefix + "_" + 32 hex digits, with room).

@@ -142,6 +142,8 @@ class LeadMagnet(OrgScoped, Timestamps, Base):
     design: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     lead_value: Mapped[float | None] = mapped_column(sa.Double())
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Opt-ins confirm by a link in a mail first (True) or are confirmed at once (False).
+    double_opt_in: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
 
     variants: Mapped[list[MagnetVariant]] = relationship(
@@ -249,6 +251,9 @@ class Lead(OrgScoped, CreatedAt, Base):
     consent: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     utm: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: Per-purpose consent as given: ``[{"purpose", "granted", "text", "version", "at"}]``.
+    consents: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list,
+                                                           server_default="[]")
 
     @validates("email")
     def _email(self, _key: str, value: str) -> str:
@@ -486,3 +491,80 @@ class AdSpend(OrgScoped, CreatedAt, Base):
     campaign: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     amount: Mapped[float] = mapped_column(sa.Double())
     currency: Mapped[str] = mapped_column(sa.String(3), default="USD", server_default="USD")
+
+
+class MailMessage(OrgScoped, CreatedAt, Base):
+    """One mail in the durable mail outbox, rendered when queued, sent by the mail worker.
+
+    ``status``: pending (due at ``next_attempt_at``; a claim pushes that forward by a
+    lease), sent, gave_up (retries exhausted or a permanent SMTP refusal) or suppressed
+    (the address is on the organization's suppression list when the send came due).
+    """
+
+    __tablename__ = "mail_messages"
+    __table_args__ = (
+        sa.Index("ix_mail_messages_org_id_created_at", "org_id", "created_at"),
+        sa.Index("ix_mail_messages_due", "status", "next_attempt_at"),
+        sa.CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+    )
+
+    id: Mapped[str] = id_column("mail_messages")
+    lead_id: Mapped[str | None] = id_ref("leads", nullable=True, ondelete="SET NULL")
+    kind: Mapped[str] = mapped_column(sa.String(32))  # confirm | deliver | campaign
+    to_addr: Mapped[str] = mapped_column(sa.String(320))
+    to_name: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    text_body: Mapped[str] = mapped_column(sa.Text())
+    html_body: Mapped[str] = mapped_column(sa.Text())
+    unsubscribe_url: Mapped[str] = mapped_column(sa.String(2048), default="", server_default="")
+    message_id: Mapped[str] = mapped_column(sa.String(200))
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending",
+                                        server_default="pending")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(sa.Text())
+
+
+class MailSuppression(OrgScoped, CreatedAt, Base):
+    """An address the organization must not mail: unsubscribed, bounced or complained."""
+
+    __tablename__ = "mail_suppressions"
+    __table_args__ = (sa.UniqueConstraint("org_id", "email"),)
+
+    id: Mapped[str] = id_column("mail_suppressions")
+    email: Mapped[str] = mapped_column(sa.String(320))
+    reason: Mapped[str] = mapped_column(sa.String(32))  # unsubscribed | bounced | complained
+
+    @validates("email")
+    def _email(self, _key: str, value: str) -> str:
+        return _normalize_email(value)
+
+
+class MailCampaign(OrgScoped, CreatedAt, Base):
+    """A mail announcing a magnet to confirmed leads who consented to ``purpose``.
+
+    At ``scheduled_at`` the mail worker queues one mail per matching lead (``status``
+    scheduled -> queued) and sends them at the organization's mail rate; an address
+    suppressed meanwhile (unsubscribed mid-campaign) is skipped at send time.
+    """
+
+    __tablename__ = "mail_campaigns"
+    __table_args__ = (
+        sa.Index("ix_mail_campaigns_org_id_created_at", "org_id", "created_at"),
+        sa.Index("ix_mail_campaigns_due", "status", "scheduled_at"),
+    )
+
+    id: Mapped[str] = id_column("mail_campaigns")
+    magnet_id: Mapped[str] = id_ref("lead_magnets", ondelete="CASCADE")
+    name: Mapped[str] = mapped_column(sa.String(200))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    intro: Mapped[str] = mapped_column(sa.Text(), default="", server_default="")
+    purpose: Mapped[str] = mapped_column(sa.String(64), default="marketing_email",
+                                         server_default="marketing_email")
+    #: ``{"magnet_ids": [...], "since": iso, "until": iso}``: whose leads (confirmed).
+    segment: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    scheduled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(sa.String(16), default="scheduled",
+                                        server_default="scheduled")
+    queued: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -19,6 +19,7 @@ from kernel.metadata.signals import CommitSignal
 #: Every event type that can be emitted, with a one-line meaning.
 EVENT_TYPES: dict[str, str] = {
     "lead.created": "A visitor opted in to a magnet (a new lead).",
+    "lead.confirmed": "A lead confirmed their address (double opt-in) and got the magnet.",
     "magnet.approved": "A magnet in review was approved and may be published.",
     "magnet.published": "A magnet went live.",
     "magnet.archived": "A magnet was archived and is no longer served.",

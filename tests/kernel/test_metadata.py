@@ -53,6 +53,7 @@ from kernel.metadata import (
     migrate,
 )
 from kernel.metadata.autogen import COMPARE_OPTIONS
+from kernel.metadata.models import MailCampaign, MailMessage, MailSuppression
 from tests.metadata_db import postgres_schema_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -276,6 +277,12 @@ def _populate(session: Session) -> dict[str, str]:
             size_bytes=42,
             passages=[KnowledgePassage(org_id=org.id, position=0, text="Plans start at $29.")],
         ),
+        MailMessage(org_id=org.id, kind="confirm", to_addr="reader@example.com",
+                    subject="Confirm", text_body="t", html_body="<p>h</p>",
+                    message_id="<1@acme.test>"),
+        MailSuppression(org_id=org.id, email="Gone@Example.com", reason="bounced"),
+        MailCampaign(org_id=org.id, magnet_id=magnet.id, name="Launch", subject="New",
+                     scheduled_at=dt.datetime(2024, 5, 1, tzinfo=dt.UTC)),
     ]
     session.add_all(rows)
     session.commit()

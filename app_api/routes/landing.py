@@ -1,0 +1,289 @@
+"""Public publishing pages: landing page and opt-in, thank-you, confirm (+ delivery),
+download, unsubscribe. HTML for people (JSON for the page's own script); no sign-in.
+
+The domain lives in ``publishing``; these handlers parse, call it, commit, record the
+page events through the collector's spool and render.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from app_api.pages import html_page, message_page
+from app_api.public import Public, PublicDep
+from kernel.errors import DomainError, NotFoundError
+from kernel.metadata.enums import ConsentMode
+from kernel.metadata.models import LeadMagnet, Organization
+from publishing import tokens
+from publishing.delivery import deliverable, has_artifact
+from publishing.embed import allowed_origin, site_origins
+from publishing.events import event_row, utm_of
+from publishing.landing import (
+    MagnetGoneError,
+    assignment_for,
+    live_experiment,
+    page_content,
+    published_magnet,
+)
+from publishing.links import privacy_url
+from publishing.optin import (
+    BotSuspectedError,
+    OptInError,
+    check_submission,
+    form_token,
+    parse_form,
+    submit,
+)
+
+router = APIRouter(include_in_schema=False)
+
+VISITOR_COOKIE = "ls_vid"  # the snippet's first-party visitor id: one id for both
+EXPOSED_COOKIE = "ls_x_"  # + experiment key = visitor id once the exposure is recorded
+COOKIE_AGE = 400 * 24 * 3600
+VISITOR_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_FORM_FIELDS = 40
+
+MESSAGES = {
+    "pending": "Almost there: we have emailed you a link. One click on it confirms your "
+               "address and starts the download.",
+    "resent": "You are already signed up: we have emailed you a fresh download link.",
+    "confirmed": "Thank you! Your download is ready.",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _visitor(request: Request, pub: Public, org: Organization) -> tuple[str, bool]:
+    """(visitor id, whether to set the cookie), per the organization's consent mode.
+
+    ``first_party``: the ``ls_vid`` cookie, created on the first visit. ``cookieless`` and
+    ``consent_required``: an ``ls_vid`` the snippet set after consent if there is one, else
+    the collector's cookieless id (a keyed daily hash of IP and user agent, the same one
+    the snippet gets) and no cookie is set.
+    """
+    vid = request.cookies.get(VISITOR_COOKIE, "")
+    if VISITOR_RE.match(vid):
+        return vid, False
+    if ConsentMode(org.consent_mode) == ConsentMode.FIRST_PARTY:
+        return uuid.uuid4().hex, True
+    return pub.cookieless_visitor(org.id), False
+
+
+async def form_data(request: Request) -> dict[str, Any]:
+    """The posted form (urlencoded or multipart), bounded in fields and size."""
+    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    return {k: form.getlist(k) for k in form}
+
+
+FormData = Annotated[dict[str, Any], Depends(form_data)]
+
+
+def _landing(pub: Public, org: Organization, db: Any, magnet: LeadMagnet, visitor: str,
+             status: int = 200, errors: list[str] | None = None,
+             values: dict[str, str] | None = None) -> tuple[HTMLResponse, Any]:
+    assignment = assignment_for(live_experiment(db.session, magnet), visitor)
+    content = page_content(magnet, assignment.variant)
+    links = pub.links()
+    action = links.landing(org.slug, magnet.slug).removeprefix(links.base) or "/"
+    design = magnet.design or {}
+    page = html_page(
+        "landing.html", status, page=content, org_name=org.name, privacy_url=privacy_url(org),
+        canonical=links.landing(org.slug, magnet.slug), robots="index,follow",
+        magnet_id=magnet.id, experiment=assignment.experiment, variant=assignment.variant,
+        token=form_token(pub.settings.secret_key, magnet, visitor, assignment),
+        action=action, errors=errors or [], values=values or {},
+        double_opt_in=magnet.double_opt_in, has_artifact=has_artifact(db.session, magnet),
+        accent=str(design.get("accent") or "#1d4ed8"))
+    return page, assignment
+
+
+@router.get("/m/{org_slug}/{magnet_slug}")
+def landing_page(org_slug: str, magnet_slug: str, request: Request,
+                 pub: PublicDep) -> Response:
+    """A published magnet's landing page, in the visitor's variant."""
+    try:
+        with pub.org_by_slug(org_slug) as (org, db):
+            magnet = published_magnet(db.session, org.id, magnet_slug)
+            visitor, new_visitor = _visitor(request, pub, org)
+            page, assignment = _landing(pub, org, db, magnet, visitor)
+            site_id, magnet_id, org_id = magnet.site_id or "", magnet.id, org.id
+            if request.query_params.get("embed") == "1":  # the iframe snippet
+                frames = " ".join(site_origins(db.session, magnet)) or "'none'"
+                page.headers["Content-Security-Policy"] = page.headers[
+                    "Content-Security-Policy"].replace("frame-ancestors 'none'",
+                                                       f"frame-ancestors {frames}")
+    except MagnetGoneError as exc:
+        return message_page(410, "This offer has ended", f"{exc.message}. Thank you for your "
+                        "interest.", headers={"Cache-Control": "public, max-age=300"})
+    except NotFoundError:
+        return message_page(404, "Page not found", "There is no page at this address. Check the "
+                        "link you followed.")
+    url = str(request.url)
+    common = {"org_id": org_id, "site_id": site_id, "visitor_id": visitor,
+              "magnet_id": magnet_id, "url": url, "referrer": request.headers.get("referer", ""),
+              "utm": utm_of(url), "experiment": assignment.experiment,
+              "variant": assignment.variant, **pub.facts()}
+    rows = [event_row("magnet_view", **common)]
+    exposed_key = EXPOSED_COOKIE + assignment.experiment
+    with_cookies = new_visitor or VISITOR_COOKIE in request.cookies
+    # Without cookies there is no memory of an earlier exposure: like the snippet, each
+    # view records one (the analytics count distinct visitors).
+    first_exposure = (assignment.records_exposure
+                      and request.cookies.get(exposed_key) != visitor)
+    if first_exposure:
+        rows.append(event_row("exposure", **common))
+    pub.record(rows)
+    cookie = {"max_age": COOKIE_AGE, "path": "/", "samesite": "lax",
+              "secure": request.url.scheme == "https"}
+    if new_visitor:
+        page.set_cookie(VISITOR_COOKIE, visitor, **cookie)  # type: ignore[arg-type]
+    if first_exposure and with_cookies:
+        page.set_cookie(exposed_key, visitor, **cookie)  # type: ignore[arg-type]
+    page.headers["Vary"] = "Cookie"
+    return page
+
+
+def _refusal(request: Request, status: int, exc: DomainError,
+             headers: dict[str, str] | None = None) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": {"code": exc.code, "message": exc.message,
+                                       "details": exc.details}}, status, headers=headers)
+    return message_page(status, "We could not take this sign-up", exc.message,
+                    back_url=str(request.url.path), headers=headers)
+
+
+@router.post("/m/{org_slug}/{magnet_slug}")
+def opt_in(org_slug: str, magnet_slug: str, request: Request, pub: PublicDep,
+           raw: FormData) -> Response:
+    """The opt-in form's target: a lead, a mail, then a thank-you page (or JSON). Pages
+    of the magnet's site origins may post here from a browser (the embed script)."""
+    response = _opt_in(org_slug, magnet_slug, request, pub, raw)
+    origin = request.headers.get("origin", "")
+    if origin and origin.rstrip("/") != str(request.base_url).rstrip("/"):
+        try:
+            with pub.org_by_slug(org_slug) as (org, db):
+                magnet = published_magnet(db.session, org.id, magnet_slug)
+                if allowed_origin(db.session, magnet, origin):
+                    response.headers["Access-Control-Allow-Origin"] = origin
+        except DomainError:
+            pass
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+def _opt_in(org_slug: str, magnet_slug: str, request: Request, pub: Public,
+            raw: dict[str, Any]) -> Response:
+    limit = pub.settings.optin_per_minute
+    if limit:
+        count, remaining = pub.hit(f"optin:{pub.ip_hash}", 60)
+        if count > limit:
+            wait = str(max(1, int(remaining + 0.999)))
+            return _refusal(request, 429, DomainError(
+                f"too many sign-ups from your network in a minute; try again in {wait} s"),
+                {"Retry-After": wait})
+    links = pub.links()
+    try:
+        with pub.org_by_slug(org_slug) as (org, db):
+            magnet = published_magnet(db.session, org.id, magnet_slug)
+            claim = check_submission(pub.settings.secret_key, magnet, raw,
+                                     pub.settings.optin_min_fill_s)
+            content = page_content(magnet, str(claim.get("a") or ""))
+            try:
+                form = parse_form(raw, content)
+            except OptInError as exc:
+                if _wants_json(request):
+                    raise
+                values = {k: str(v[-1])[:1000] for k, v in raw.items()
+                          if k != "token" and isinstance(v, list) and v}
+                page, _ = _landing(pub, org, db, magnet, str(claim.get("v") or ""), 422,
+                                   [d["message"] if d["field"] in ("email", "name") else
+                                    f"{d['field']}: {d['message']}" for d in exc.details],
+                                   values)
+                return page
+            visitor = str(claim.get("v") or "")
+            referer = request.headers.get("referer", "")
+            outcome = submit(db.session, magnet, form, org_name=org.name, links=links,
+                             visitor_id=visitor, variant=str(claim.get("a") or ""),
+                             utm=utm_of(referer))
+            download = links.download(outcome.lead) if outcome.status == "confirmed" else ""
+            db.commit()
+            lead_id, org_id, site_id = outcome.lead.id, org.id, magnet.site_id or ""
+            magnet_id, back = magnet.id, links.landing(org.slug, magnet.slug)
+    except MagnetGoneError as exc:
+        return _refusal(request, 410, exc)
+    except NotFoundError as exc:
+        return _refusal(request, 404, exc)
+    except tokens.TokenError as exc:
+        return _refusal(request, 400, exc)
+    except BotSuspectedError as exc:
+        return _refusal(request, 400, exc)
+    except OptInError as exc:
+        return _refusal(request, 422, exc)
+    common = {"org_id": org_id, "site_id": site_id, "visitor_id": visitor,
+              "magnet_id": magnet_id, "url": back, "referrer": referer, "utm": utm_of(referer),
+              "experiment": str(claim.get("e") or ""), "variant": str(claim.get("a") or ""),
+              **pub.facts()}
+    rows = []
+    if outcome.created:
+        rows.append(event_row("lead", props={"lead_id": lead_id}, **common))
+    if outcome.confirmed_now:
+        rows.append(event_row("confirmed", props={"lead_id": lead_id}, **common))
+    pub.record(rows)
+    if _wants_json(request):
+        return JSONResponse({"status": outcome.status, "message": MESSAGES[outcome.status],
+                             "download_url": download or None})
+    query = {"s": outcome.status, **({"d": download.rsplit("/", 1)[1]} if download else {})}
+    return RedirectResponse(f"{request.url.path}/thanks?{urlencode(query)}", 303)
+
+
+@router.get("/m/{org_slug}/{magnet_slug}/thanks")
+def thanks(org_slug: str, magnet_slug: str, pub: PublicDep, s: str = "pending",
+           d: str = "") -> Response:
+    """After the opt-in (the no-JavaScript path's redirect target)."""
+    state = s if s in MESSAGES else "pending"
+    links = pub.links()
+    try:
+        with pub.org_by_slug(org_slug) as (org, db):
+            magnet = published_magnet(db.session, org.id, magnet_slug)
+            ctx: dict[str, Any] = {}
+            if state == "confirmed" and d:
+                tokens.verify(pub.settings.secret_key, "download", d)
+                ctx = {"download_url": f"{links.base}/d/{d}",
+                       "filename": deliverable(db.session, magnet).filename,
+                       "ttl_hours": pub.settings.download_link_ttl_hours,
+                       "placeholder": not has_artifact(db.session, magnet)}
+            title = "Check your inbox" if state == "pending" else "Thank you"
+            return message_page(200, title, MESSAGES[state], org=org,
+                            back_url=links.landing(org.slug, magnet.slug), **ctx)
+    except (NotFoundError, MagnetGoneError, tokens.TokenError):
+        return message_page(404, "Page not found", "There is no page at this address.")
+
+
+@router.get("/p/{org_slug}/privacy")
+def privacy(org_slug: str, pub: PublicDep) -> Response:
+    """What the landing pages of this organization collect, and why."""
+    try:
+        with pub.org_by_slug(org_slug) as (org, _db):
+            name = org.name
+    except NotFoundError:
+        return message_page(404, "Page not found", "There is no page at this address.")
+    return message_page(
+        200, f"Privacy at {name}",
+        f"When you sign up on a page of {name} we keep your email address, the name and "
+        "answers you gave, the consents you ticked (with their wording) and when you "
+        "confirmed. We use them to send what you asked for and, only if you agreed, "
+        "occasional mail.",
+        "The pages set one first-party cookie (ls_vid) holding a random id, so that you see "
+        "the same version of a page on each visit; it is not shared with anyone."
+        if ConsentMode(org.consent_mode) == ConsentMode.FIRST_PARTY else
+        "The pages set no cookie: visits are counted with a daily-changing keyed hash of "
+        "your network address and browser, from which neither can be recovered.",
+        "Every mail has a one-click unsubscribe link.")

@@ -1,0 +1,154 @@
+"""The signed links in mails: confirm (and deliver), download, unsubscribe, campaign click.
+Each verifies its token, works in the organization named inside it, and records its event
+through the collector's spool."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from app_api.pages import message_page
+from app_api.public import Public, PublicDep
+from kernel.errors import DomainError, NotFoundError
+from kernel.metadata.models import Lead, LeadMagnet
+from leads.service import confirm_lead
+from publishing import tokens
+from publishing.delivery import deliverable
+from publishing.events import event_row, utm_of
+from publishing.landing import live_experiment
+from publishing.links import lead_ref
+from publishing.mail.outbox import suppress
+from publishing.optin import ACTOR
+
+router = APIRouter(include_in_schema=False)
+
+
+def _lead_from(pub: Public, purpose: str, token: str) -> tuple[str, str]:
+    return lead_ref(pub.settings.secret_key, purpose, token)
+
+
+def _link_refusal(exc: DomainError) -> HTMLResponse:
+    if isinstance(exc, tokens.TokenExpiredError):
+        return message_page(410, "This link has expired", exc.message)
+    if isinstance(exc, NotFoundError):
+        return message_page(404, "This link is no longer valid", "The sign-up it belongs to no "
+                        "longer exists.")
+    return message_page(400, "This link does not work", exc.message)
+
+
+@router.get("/c/{token}")
+def confirm(token: str, request: Request, pub: PublicDep) -> Response:
+    """One click: confirm the address and deliver the magnet on the same page."""
+    links = pub.links()
+    try:
+        org_id, lead_id = _lead_from(pub, "confirm", token)
+        with pub.org_by_id(org_id) as (org, db):
+            lead = db.get(Lead, lead_id)
+            if lead is None:
+                raise NotFoundError("lead", lead_id)
+            magnet = db.get(LeadMagnet, lead.magnet_id)
+            if magnet is None:
+                raise NotFoundError("magnet", lead.magnet_id)
+            changed = confirm_lead(db.session, lead, ACTOR)
+            download = links.download(lead)
+            file = deliverable(db.session, magnet)
+            experiment = live_experiment(db.session, magnet)
+            db.commit()
+            title = str((magnet.content or {}).get("title") or magnet.name)
+            visitor, variant = lead.visitor_id or "", lead.variant or ""
+            site_id, magnet_id = magnet.site_id or "", magnet.id
+            page = message_page(
+                200, "You're confirmed: here is your download",
+                f"Thank you{', ' + lead.name if lead.name else ''}. Your copy of {title} "
+                "is downloading; if it does not start, use the button.", org=org,
+                download_url=download, filename=file.filename, placeholder=file.placeholder,
+                ttl_hours=pub.settings.download_link_ttl_hours, auto_download=download)
+    except DomainError as exc:
+        return _link_refusal(exc)
+    if changed:
+        pub.record([event_row(
+            "confirmed", org_id=org_id, site_id=site_id, visitor_id=visitor,
+            magnet_id=magnet_id, url=f"{links.base}/c/", variant=variant,
+            experiment=experiment.key if experiment is not None and variant else "",
+            props={"lead_id": lead_id}, **pub.facts())])
+    return page
+
+
+@router.get("/d/{token}")
+def download(token: str, request: Request, pub: PublicDep) -> Response:
+    """The magnet's file, through a signed link that expires."""
+    try:
+        org_id, lead_id = _lead_from(pub, "download", token)
+        with pub.org_by_id(org_id) as (_org, db):
+            lead = db.get(Lead, lead_id)
+            if lead is None:
+                raise NotFoundError("lead", lead_id)
+            magnet = db.get(LeadMagnet, lead.magnet_id)
+            if magnet is None:
+                raise NotFoundError("magnet", lead.magnet_id)
+            file = deliverable(db.session, magnet)
+            visitor, variant = lead.visitor_id or "", lead.variant or ""
+            site_id, magnet_id = magnet.site_id or "", magnet.id
+    except DomainError as exc:
+        return _link_refusal(exc)
+    pub.record([event_row(
+        "download", org_id=org_id, site_id=site_id, visitor_id=visitor, magnet_id=magnet_id,
+        url=f"{pub.links().base}/d/", variant=variant,
+        props={"lead_id": lead_id, "placeholder": file.placeholder}, **pub.facts())])
+    return Response(file.body, 200, media_type=file.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{file.filename}"',
+        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/r/{token}")
+def click(token: str, pub: PublicDep) -> Response:
+    """A campaign link: record the click, then redirect to the URL inside the signature
+    (never to one from the query string: no open redirect)."""
+    try:
+        payload = tokens.verify(pub.settings.secret_key, "click", token)
+        target, org_id, lead_id = payload.get("u"), payload.get("o"), payload.get("l")
+        if not (isinstance(target, str) and target.startswith(("https://", "http://"))
+                and isinstance(org_id, str) and isinstance(lead_id, str)):
+            raise tokens.TokenError("this link cannot be read")
+        with pub.org_by_id(org_id) as (_org, db):
+            lead = db.get(Lead, lead_id)
+            magnet = db.get(LeadMagnet, lead.magnet_id) if lead is not None else None
+            visitor = (lead.visitor_id or "") if lead is not None else ""
+            site_id = (magnet.site_id or "") if magnet is not None else ""
+            magnet_id = magnet.id if magnet is not None else ""
+    except DomainError as exc:
+        return _link_refusal(exc)
+    pub.record([event_row("click", org_id=org_id, site_id=site_id, visitor_id=visitor,
+                          magnet_id=magnet_id, url=target, utm=utm_of(target),
+                          props={"campaign_id": str(payload.get("c") or ""),
+                                 "lead_id": lead_id}, **pub.facts())])
+    return RedirectResponse(target, 302, headers={"Cache-Control": "private, no-store",
+                                                  "Referrer-Policy": "no-referrer"})
+
+
+@router.get("/u/{token}")
+def unsubscribe_page(token: str, pub: PublicDep) -> Response:
+    """Confirm-free unsubscribe page: one button (link scanners only GET, never POST)."""
+    try:
+        _lead_from(pub, "unsubscribe", token)
+    except DomainError as exc:
+        return _link_refusal(exc)
+    return message_page(200, "Unsubscribe", "Stop all mail from this sender to your address?",
+                    form_action=f"/u/{token}", form_button="Unsubscribe")
+
+
+@router.post("/u/{token}")
+def unsubscribe(token: str, pub: PublicDep) -> Response:
+    """One-click unsubscribe (RFC 8058 ``List-Unsubscribe-Post`` and the page's button)."""
+    try:
+        org_id, lead_id = _lead_from(pub, "unsubscribe", token)
+        with pub.org_by_id(org_id) as (org, db):
+            lead = db.get(Lead, lead_id)
+            if lead is None:
+                raise NotFoundError("lead", lead_id)
+            suppress(db.session, org.id, lead.email, "unsubscribed")
+            db.commit()
+    except DomainError as exc:
+        return _link_refusal(exc)
+    return message_page(200, "You are unsubscribed", "You will get no more mail from this "
+                    "sender. Signing up again on one of its pages undoes this.", org=org)

@@ -1,0 +1,83 @@
+"""Queueing mail and the suppression list, in the caller's transaction.
+
+:func:`queue_mail` renders nothing itself: the caller passes the rendered subject and
+bodies (``publishing.mail.templates``); the row commits with the change that caused it
+(an opt-in, a confirmation), so a mail is never sent for a change that rolled back, nor
+lost for one that committed. ``QUEUED`` wakes the in-process mail worker after commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from kernel.metadata.models import MailMessage, MailSuppression
+from kernel.metadata.signals import CommitSignal
+from kernel.metadata.types import utcnow
+
+#: Fired after a commit that queued mail (wakes the in-process mail worker).
+QUEUED = CommitSignal("mail")
+
+#: Reasons an address is suppressed; each blocks every later send to it.
+SUPPRESSION_REASONS = frozenset({"unsubscribed", "bounced", "complained"})
+
+
+def _clean(value: str, limit: int) -> str:
+    # Header values never carry line breaks (header injection); the opt-in form already
+    # refuses them, this is the last line of defence for every other caller.
+    return " ".join(value.replace("\r", " ").replace("\n", " ").split())[:limit]
+
+
+def queue_mail(session: Session, org_id: str, *, kind: str, to_addr: str, subject: str,
+               text_body: str, html_body: str, to_name: str = "", lead_id: str | None = None,
+               unsubscribe_url: str = "", domain: str = "lodestone.local",
+               flush: bool = True) -> MailMessage:
+    """Add a mail to the outbox, due now (flushed unless ``flush=False``, for bulk
+    queuing; the caller commits)."""
+    row = MailMessage(
+        org_id=org_id, lead_id=lead_id, kind=kind, to_addr=_clean(to_addr, 320).lower(),
+        to_name=_clean(to_name, 200), subject=_clean(subject, 300), text_body=text_body,
+        html_body=html_body, unsubscribe_url=unsubscribe_url,
+        message_id=f"<{uuid.uuid4().hex}@{_clean(domain, 100) or 'lodestone.local'}>",
+        status="pending", attempts=0, next_attempt_at=utcnow())
+    session.add(row)
+    if flush:
+        session.flush()
+    QUEUED.mark(session)
+    return row
+
+
+def suppression(session: Session, org_id: str, email: str) -> str | None:
+    """Why ``email`` must not be mailed by ``org_id`` (a reason), or None."""
+    return session.scalar(sa.select(MailSuppression.reason).where(
+        MailSuppression.org_id == org_id, MailSuppression.email == email.strip().lower()))
+
+
+def suppress(session: Session, org_id: str, email: str, reason: str) -> None:
+    """Put ``email`` on the organization's suppression list (idempotent; a bounce or
+    complaint overrides an unsubscribe, never the other way round)."""
+    if reason not in SUPPRESSION_REASONS:
+        raise ValueError(f"unknown suppression reason {reason!r}")
+    row = session.scalar(sa.select(MailSuppression).where(
+        MailSuppression.org_id == org_id, MailSuppression.email == email.strip().lower()))
+    if row is None:
+        session.add(MailSuppression(org_id=org_id, email=email, reason=reason))
+    elif reason != "unsubscribed":
+        row.reason = reason
+    session.flush()
+
+
+def lift_unsubscribe(session: Session, org_id: str, email: str) -> None:
+    """A new opt-in is a new request to be mailed: an earlier unsubscribe no longer
+    applies (bounces and complaints stay)."""
+    session.execute(sa.delete(MailSuppression).where(
+        MailSuppression.org_id == org_id, MailSuppression.email == email.strip().lower(),
+        MailSuppression.reason == "unsubscribed"))
+
+
+def pending_count(session: Session, org_id: str) -> int:
+    return session.scalar(sa.select(sa.func.count()).select_from(MailMessage).where(
+        MailMessage.org_id == org_id, MailMessage.status == "pending")) or 0
+
