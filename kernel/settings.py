@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     secret_key: str = Field(
         "",
         description=("Signs sessions, derives visitor-id salts. Required outside development "
-                     "(production: >= 256 bits of entropy); in development, empty means a "
+                     "(production: >= 32 random bytes' worth of entropy); in development, empty means a "
                      "random secret kept in <data_dir>/secret_key."),
     )
     redis_url: str = Field("", description="Optional redis:// URL for shared rate limits.")

@@ -15,6 +15,7 @@ from app_api.deps import Context, PermAnalytics, PermWrite
 from app_api.errors import APIError, conflict
 from app_api.pagination import CursorQuery, LimitQuery, paginate
 from app_api.schemas import Date, In, Label, Money, Name, Out, Page, PathId, QueryText
+from app_api.spend_import import upsert_spend
 from kernel.metadata.models import AdSpend
 
 router = APIRouter(prefix="/v1/ad-spend", tags=["ad spend"])
@@ -141,19 +142,8 @@ def import_ad_spend(
         rows = _parse_csv(text)
     except csv.Error as exc:
         raise APIError(422, "invalid", f"the CSV cannot be read: {exc}") from None
-    created = updated = 0
-    seen: dict[tuple[dt.date, str, str], AdSpend] = {}
-    for r in rows:
-        key = (r.date, r.channel, r.campaign)
-        existing = seen.get(key) or _find(ctx, *key)
-        if existing is None:
-            seen[key] = ctx.db.add(AdSpend(**r.model_dump()))
-            created += 1
-        else:
-            existing.amount, existing.currency = r.amount, r.currency
-            seen[key] = existing
-            updated += 1
-    ctx.db.flush()
+    # All or nothing: _parse_csv refused the file if any row is invalid (docs/security.md).
+    created, updated = upsert_spend(ctx.db.session, ctx.org_id, (r.model_dump() for r in rows))
     ctx.audit("ad_spend.imported", "ad_spend", None, None,
               {"rows": len(rows), "created": created, "updated": updated})
     ctx.db.commit()

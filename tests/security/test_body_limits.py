@@ -19,6 +19,8 @@ from tests.helpers import running_server
 from tests.ingestion.support import setup_storage
 from tests.security.chunked import MiB, reset_peak, rss, send_chunked
 
+pytestmark = pytest.mark.slow  # two real servers; ~40 s of start-up on a busy machine
+
 HUGE = 300 * MiB
 API_LIMIT = 1024 * 1024  # ApiConfig.max_body_bytes
 UPLOAD_LIMIT = 10 * 1024 * 1024  # ApiConfig.upload_max_bytes

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from app_api.auth import sessions
 from kernel.metadata.models import User
-from kernel.secret_file import entropy_bits
+from kernel.secret_file import MIN_ENTROPY_BITS, entropy_bits
 from kernel.settings import SettingsError, load_settings
 from tests.app_api.conftest import app_for
 from tests.app_api.world import build_world
@@ -27,7 +27,7 @@ def test_development_secret_is_random_per_data_directory(tmp_path: Path) -> None
     two = load_settings(data_dir=tmp_path / "two", env="development")
     assert one.secret_key == again.secret_key != two.secret_key
     assert OLD_CONSTANT not in (one.secret_key, two.secret_key)
-    assert entropy_bits(one.secret_key) >= 256
+    assert entropy_bits(one.secret_key) >= MIN_ENTROPY_BITS
     mode = stat.S_IMODE((tmp_path / "one" / "secret_key").stat().st_mode)
     assert mode == 0o600, oct(mode)
 

@@ -47,6 +47,7 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", ["uvicorn", "granian"])
 def test_kill_9_of_the_parent_leaves_no_worker_and_loses_nothing(tmp_path: Path,
                                                                  server: str) -> None:
