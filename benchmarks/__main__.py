@@ -55,6 +55,7 @@ def main() -> int:
     extras = {
         "stats_validation": ["--gbstats-python", gb] if gb else [],
         "attribution": ["--ca-python", ca] if ca else [],
+        "quality": [],
     }
     for path in sorted(HERE.glob("*.py")):
         name = path.stem

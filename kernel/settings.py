@@ -107,6 +107,46 @@ class Settings(BaseSettings):
     )
     openai_api_key: str = Field("", description="API key for openai_base_url.")
     openai_model: str = Field("gpt-4o-mini", description="Model name for AI drafts.")
+    openai_timeout_s: float = Field(60.0, gt=0, description="Timeout of one model request.")
+    openai_max_retries: int = Field(
+        4, ge=0, le=10, description="Retries of a model request answered 429/5xx or timed out."
+    )
+    openai_max_retry_wait_s: float = Field(
+        60.0, ge=0, description="Longest wait between retries, Retry-After included."
+    )
+    openai_stream: bool = Field(False, description="Stream model answers (SSE).")
+    ai_validation_retries: int = Field(
+        2, ge=0, le=5, description="Re-asks after a schema-invalid answer, error fed back."
+    )
+    ai_request_token_budget: int = Field(
+        24_000, ge=1000, description="Most tokens (prompt + answer) one model request may use."
+    )
+    ai_monthly_token_budget: int = Field(
+        2_000_000, ge=0, description="Tokens per organization per calendar month (UTC); 0 = none."
+    )
+    quality_max_similarity: float = Field(
+        0.6, gt=0, le=1, description="Highest MinHash similarity to another magnet or draft."
+    )
+    quality_recent_generations: int = Field(
+        200, ge=0, description="How many recent AI generations the uniqueness check reads."
+    )
+    quality_grade_general: float = Field(9.0, gt=0, description="Max grade, general readers.")
+    quality_grade_professional: float = Field(
+        12.0, gt=0, description="Max grade, professional readers."
+    )
+    quality_grade_expert: float = Field(14.0, gt=0, description="Max grade, expert readers.")
+    quality_link_allowlist: str = Field(
+        "", description="Comma-separated domains links may point to; empty = any domain."
+    )
+    quality_max_unsupported_claims: int = Field(
+        0, ge=0, description="Unsupported factual statements allowed before publishing."
+    )
+    quality_min_claim_support: float = Field(
+        0.6, gt=0, le=1, description="Share of a claim's words a passage must contain."
+    )
+    knowledge_max_bytes: int = Field(
+        20 * 1024 * 1024, ge=1024, description="Largest knowledge-base upload."
+    )
 
     @field_validator("warehouse_url")
     @classmethod

@@ -21,6 +21,8 @@ PREFIXES: dict[str, str] = {
     "experiments": "exp",
     "leads": "lead",
     "ai_generations": "gen",
+    "knowledge_documents": "kdoc",
+    "knowledge_passages": "kpas",
     "audit_log": "aud",
     "webhook_endpoints": "whe",
     "outbox_events": "evt",

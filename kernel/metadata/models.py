@@ -241,7 +241,10 @@ class AIGeneration(OrgScoped, CreatedAt, Base):
     """One call to a text model, kept for cost accounting and review."""
 
     __tablename__ = "ai_generations"
-    __table_args__ = (sa.Index("ix_ai_generations_org_id_created_at", "org_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_ai_generations_org_id_created_at", "org_id", "created_at"),
+        sa.Index("ix_ai_generations_org_id_magnet_id", "org_id", "magnet_id"),
+    )
 
     id: Mapped[str] = id_column("ai_generations")
     magnet_id: Mapped[str | None] = id_ref("lead_magnets", nullable=True, ondelete="SET NULL")
@@ -256,6 +259,56 @@ class AIGeneration(OrgScoped, CreatedAt, Base):
         server_default=GenerationStatus.PENDING.value,
     )
     created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
+    #: Pipeline step: research, generate, optimize, visualize or personalize.
+    step: Mapped[str] = mapped_column(sa.String(32), default="generate", server_default="generate")
+    latency_ms: Mapped[int] = mapped_column(default=0, server_default="0")
+    error: Mapped[str | None] = mapped_column(sa.Text())
+
+
+class KnowledgeDocument(OrgScoped, CreatedAt, Base):
+    """A reference document an organization uploaded for fact checks (its text, in passages)."""
+
+    __tablename__ = "knowledge_documents"
+    __table_args__ = (
+        sa.UniqueConstraint("org_id", "sha256"),
+        sa.Index("ix_knowledge_documents_org_id_created_at", "org_id", "created_at"),
+    )
+
+    id: Mapped[str] = id_column("knowledge_documents")
+    title: Mapped[str] = mapped_column(sa.String(300))
+    filename: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    media_type: Mapped[str] = mapped_column(sa.String(100))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger())
+    chars: Mapped[int] = mapped_column(default=0, server_default="0")
+    passage_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
+
+    passages: Mapped[list[KnowledgePassage]] = relationship(
+        back_populates="document",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="KnowledgePassage.position",
+    )
+
+
+class KnowledgePassage(OrgScoped, Base):
+    """A retrievable chunk (a few sentences) of a knowledge document, in reading order."""
+
+    __tablename__ = "knowledge_passages"
+    __table_args__ = (
+        sa.UniqueConstraint("document_id", "position"),
+        sa.Index("ix_knowledge_passages_org_id", "org_id"),
+    )
+
+    id: Mapped[str] = id_column("knowledge_passages")
+    document_id: Mapped[str] = id_ref("knowledge_documents", ondelete="CASCADE")
+    position: Mapped[int] = mapped_column()
+    #: Nearest heading above the passage (empty when the document has none).
+    heading: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    text: Mapped[str] = mapped_column(sa.Text())
+
+    document: Mapped[KnowledgeDocument] = relationship(back_populates="passages")
 
 
 class AuditLog(OrgScoped, CreatedAt, Base):

@@ -30,6 +30,8 @@ from kernel.metadata import (
     Experiment,
     ExperimentStatus,
     GenerationStatus,
+    KnowledgeDocument,
+    KnowledgePassage,
     Lead,
     LeadMagnet,
     MagnetStatus,
@@ -269,6 +271,11 @@ def _populate(session: Session) -> dict[str, str]:
         ),
         WebhookDelivery(org_id=org.id, endpoint_id=endpoint.id, outbox_event_id=event.id),
         AdSpend(org_id=org.id, date=dt.date(2024, 5, 1), channel="google", amount=99.9),
+        KnowledgeDocument(
+            org_id=org.id, title="Pricing facts", media_type="text/markdown", sha256="0" * 64,
+            size_bytes=42,
+            passages=[KnowledgePassage(org_id=org.id, position=0, text="Plans start at $29.")],
+        ),
     ]
     session.add_all(rows)
     session.commit()
@@ -303,6 +310,10 @@ def test_one_of_each_entity_reads_back(metadata_engine: Engine) -> None:
         assert (lead.email, lead.consent, lead.fields) == ("reader@example.com", False, {})
         generation = session.scalars(select(AIGeneration)).one()
         assert generation.status is GenerationStatus.PENDING
+        assert (generation.step, generation.latency_ms, generation.error) == ("generate", 0, None)
+        knowledge = session.scalars(select(KnowledgeDocument)).one()
+        assert knowledge.id.startswith("kdoc_") and knowledge.passage_count == 0
+        assert [p.text for p in knowledge.passages] == ["Plans start at $29."]
         delivery = session.scalars(select(WebhookDelivery)).one()
         assert (delivery.attempt, delivery.status) == (1, DeliveryStatus.PENDING)
         endpoint = session.scalars(select(WebhookEndpoint)).one()

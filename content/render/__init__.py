@@ -1,0 +1,1 @@
+"""Renderers: every output format is produced from a :class:`content.document.Document`."""
