@@ -1,7 +1,7 @@
 """Content: AI generation steps and latency, and the knowledge base for fact checks.
 
 Revision ID: content
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-02
 
 ``ai_generations`` gains ``step``, ``latency_ms``, ``error`` and an (org_id, magnet_id)
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "content"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
