@@ -28,6 +28,11 @@ PREFIXES: dict[str, str] = {
     "outbox_events": "evt",
     "webhook_deliveries": "dlv",
     "ad_spend": "spend",
+    "jobs": "job",
+    "builds": "bld",
+    "artifacts": "art",
+    "brand_kits": "brand",
+    "magnet_documents": "mdoc",
 }
 
 #: Column length of every id column (longest prefix + "_" + 32 hex digits, with room).
