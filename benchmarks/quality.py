@@ -29,8 +29,8 @@ from content.quality import add_document, org_context, run_checks  # noqa: E402
 from content.quality.text import full_text  # noqa: E402
 from content.quality.uniqueness import candidates, jaccard, shingles  # noqa: E402
 from kernel.metadata import LeadMagnet, Organization, make_engine, make_session_factory, migrate  # noqa: E402
-from kernel.metadata.testing import sqlite_url  # noqa: E402
 from kernel.settings import load_settings  # noqa: E402
+from tests.metadata_db import sqlite_url  # noqa: E402
 
 TOPICS = ["cutting churn", "pricing pages", "onboarding emails", "referral programmes", "webinars",
           "customer interviews", "landing pages", "cold outreach", "retention", "upselling"]

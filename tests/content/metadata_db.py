@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.metadata import Organization, make_engine, make_session_factory, migrate
-from kernel.metadata.testing import sqlite_url
+from tests.metadata_db import sqlite_url
 
 
 def migrated_sqlite(directory: Path) -> tuple[Engine, sessionmaker[Session]]:

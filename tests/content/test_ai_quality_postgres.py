@@ -22,14 +22,14 @@ from kernel.metadata import (
     make_session_factory,
     migrate,
 )
-from kernel.metadata.testing import (
+from tests.content.metadata_db import new_org
+from tests.helpers import make_settings
+from tests.metadata_db import (
     DEFAULT_POSTGRES_URL,
     postgres_schema_url,
     postgres_unavailable_reason,
     sqlite_url,
 )
-from tests.content.metadata_db import new_org
-from tests.helpers import make_settings
 
 POSTGRES_URL = os.environ.get("LODESTONE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
 
