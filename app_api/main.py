@@ -19,8 +19,10 @@ from app_api.routes import (
     api_keys,
     audit_log,
     auth,
+    builds,
     experiment_actions,
     experiments,
+    jobs,
     leads,
     magnet_workflow,
     magnets,
@@ -33,6 +35,7 @@ from app_api.routes import (
     webhooks,
 )
 from ingestion.collector import Collector
+from jobs.worker import BackgroundWorker as JobWorker
 from kernel.metadata import outbox
 from kernel.metadata.db import make_engine, make_session_factory
 from kernel.settings import Settings, get_settings
@@ -43,7 +46,7 @@ log = logging.getLogger(__name__)
 
 ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
            experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
-           ad_spend, stats)
+           ad_spend, stats, jobs, builds)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),
@@ -101,12 +104,14 @@ def document_permissions(app: FastAPI) -> None:
 
 
 def create_app(settings: Settings | None = None, *, with_collector: bool = True,
-               webhook_worker: bool | None = None) -> FastAPI:
+               webhook_worker: bool | None = None, job_worker: bool | None = None) -> FastAPI:
     """Build the ASGI app. The collector's spool and shipper start with the app.
 
     Args:
         webhook_worker: Run webhook deliveries in a background thread; None reads
             ``LODESTONE_WEBHOOKS_WORKER`` (default on).
+        job_worker: Run durable jobs (builds, drafts) in background threads; None reads
+            ``LODESTONE_JOBS_WORKER`` (default on).
     """
     settings = settings or get_settings()
     engine = make_engine(settings.resolved_metadata_url)
@@ -116,6 +121,8 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     worker = BackgroundWorker(
         state.sessions, retention=dt.timedelta(days=settings.webhooks_retention_days),
         allow_private=settings.webhooks_allow_private) if run_worker else None
+    run_jobs = settings.jobs_worker if job_worker is None else job_worker
+    jobs_worker = JobWorker(state.sessions, settings) if run_jobs else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -125,9 +132,13 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
             state.wake_webhooks = worker.wake
             outbox.add_commit_listener(worker.wake)
             worker.start()
+        if jobs_worker is not None:
+            jobs_worker.start()
         try:
             yield
         finally:
+            if jobs_worker is not None:
+                jobs_worker.stop()
             if worker is not None:
                 outbox.remove_commit_listener(worker.wake)
                 worker.stop()

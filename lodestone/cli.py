@@ -125,6 +125,14 @@ def _cmd_collector(args: argparse.Namespace) -> int:
     return run_server("ingestion.asgi:app", args.host, args.port, args.workers, args.server)
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from jobs.worker import run_forever
+
+    if not _schema_ready():
+        return 2
+    return run_forever(get_settings())
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
     from lodestone.up import up
 
@@ -164,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("materialize", help="materialize Dagster assets in-process (all by default)")
     s.add_argument("assets", nargs="*", help="asset keys to materialize")
     s.set_defaults(func=_cmd_materialize)
+
+    s = sub.add_parser("worker", help="run durable jobs (builds, AI drafts) until stopped")
+    s.set_defaults(func=_cmd_worker)
 
     s = sub.add_parser("compact", help="compact the embedded lake's small files")
     s.set_defaults(func=_cmd_compact)

@@ -88,7 +88,8 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def relaxed(settings: Settings, **overrides: object) -> Settings:
     """``settings`` with test limits (a generous rate limit, no background webhook worker)
     and ``overrides`` (Settings field names)."""
-    values: dict[str, object] = {"api_rate_limit_per_minute": 100_000, "webhooks_worker": False}
+    values: dict[str, object] = {"api_rate_limit_per_minute": 100_000, "webhooks_worker": False,
+                                 "jobs_worker": False}
     values.update(overrides)
     return settings.model_copy(update=values)
 
