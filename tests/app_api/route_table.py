@@ -111,6 +111,12 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", "/v1/stats/attribution"): (ANALYTICS_VIEW, None),
     ("GET", "/v1/stats/roi"): (ANALYTICS_VIEW, None),
     ("GET", "/v1/stats/experiment-results"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/jobs"): (LEAD_MAGNETS_READ, None),
+    ("GET", "/v1/jobs/{job_id}"): (LEAD_MAGNETS_READ, None),
+    ("POST", "/v1/magnets/{magnet_id}/builds"): (LEAD_MAGNETS_WRITE, {"formats": ["html"]}),
+    ("GET", "/v1/magnets/{magnet_id}/builds"): (LEAD_MAGNETS_READ, None),
+    ("GET", "/v1/builds/{build_id}"): (LEAD_MAGNETS_READ, None),
+    ("GET", "/v1/artifacts/{artifact_id}/download"): (LEAD_MAGNETS_READ, None),
 }
 
 
