@@ -19,7 +19,9 @@ from app_api.routes import (
     api_keys,
     audit_log,
     auth,
+    brand_kit,
     builds,
+    documents,
     experiment_actions,
     experiments,
     jobs,
@@ -29,11 +31,13 @@ from app_api.routes import (
     organizations,
     sites,
     stats,
+    templates,
     users,
     variants,
     webhook_deliveries,
     webhooks,
 )
+from content.brand import MAX_LOGO_BYTES
 from ingestion.collector import Collector
 from jobs.worker import BackgroundWorker as JobWorker
 from kernel.metadata import outbox
@@ -46,7 +50,7 @@ log = logging.getLogger(__name__)
 
 ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
            experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
-           ad_spend, stats, jobs, builds)
+           ad_spend, stats, jobs, builds, documents, brand_kit, templates)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),
@@ -165,7 +169,8 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
         app.include_router(module.router)
     app.include_router(ad_spend.upload_router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.api_max_body_bytes,
-                       overrides={"/v1/ad-spend/import": settings.api_upload_max_bytes},
+                       overrides={"/v1/ad-spend/import": settings.api_upload_max_bytes,
+                                  brand_kit.LOGO_PATH: MAX_LOGO_BYTES},
                        exclude={"/v1/events"})  # the collector's route has its own limit
     if with_collector:
         for route in collector.routes():
