@@ -21,6 +21,7 @@ from app_api.routes import (
     auth,
     brand_kit,
     builds,
+    checks,
     documents,
     experiment_actions,
     experiments,
@@ -50,7 +51,8 @@ log = logging.getLogger(__name__)
 
 ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
            experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
-           ad_spend, stats, jobs, builds, documents, brand_kit, templates)
+           ad_spend, stats, jobs, builds, documents, brand_kit, templates,
+           checks)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),
@@ -170,7 +172,8 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     app.include_router(ad_spend.upload_router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.api_max_body_bytes,
                        overrides={"/v1/ad-spend/import": settings.api_upload_max_bytes,
-                                  brand_kit.LOGO_PATH: MAX_LOGO_BYTES},
+                                  brand_kit.LOGO_PATH: MAX_LOGO_BYTES,
+                                  checks.KNOWLEDGE_PATH: settings.knowledge_max_bytes},
                        exclude={"/v1/events"})  # the collector's route has its own limit
     if with_collector:
         for route in collector.routes():

@@ -128,6 +128,10 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("PUT", "/v1/brand-kit/logo"): (LEAD_MAGNETS_WRITE, "<svg xmlns='http://www.w3.org/2000/svg'/>"),
     ("GET", "/v1/templates"): (LEAD_MAGNETS_READ, None),
     ("GET", "/v1/templates/preview"): (LEAD_MAGNETS_READ, None),
+    ("GET", "/v1/magnets/{magnet_id}/checks"): (LEAD_MAGNETS_READ, None),
+    ("POST", "/v1/knowledge"): (LEAD_MAGNETS_WRITE, "# Facts\n\nPlans start at $29.\n"),
+    ("GET", "/v1/knowledge"): (LEAD_MAGNETS_READ, None),
+    ("DELETE", "/v1/knowledge/{knowledge_id}"): (LEAD_MAGNETS_WRITE, None),
 }
 
 

@@ -29,6 +29,7 @@ from kernel.metadata.models import (
     Build,
     Experiment,
     Job,
+    KnowledgeDocument,
     Lead,
     LeadMagnet,
     MagnetVariant,
@@ -141,6 +142,9 @@ def make_org(state: State, name: str, *, password_for_owner: bool = True) -> Org
         build.artifacts.append(Artifact(org_id=org.id, magnet_id=magnet.id, name="a.html",
                                         media_type="text/html", size_bytes=len(html), sha256=sha))
         s.add(build)
+        knowledge = KnowledgeDocument(org_id=org.id, title="Facts", media_type="text/markdown",
+                                      sha256=secrets.token_hex(32), size_bytes=10)
+        s.add(knowledge)
         s.flush()
         entry = record(s, org_id=org.id, actor=Actor(org.users["owner"], "user"),  # type: ignore[arg-type]
                        action="seed.created", resource_type="organization", resource_id=org.id)
@@ -150,7 +154,7 @@ def make_org(state: State, name: str, *, password_for_owner: bool = True) -> Org
             "site_id": site.id, "magnet_id": magnet.id, "variant_id": variant.id,
             "experiment_id": exp.id, "lead_id": lead.id, "endpoint_id": endpoint.id,
             "delivery_id": delivery.id, "entry_id": entry.id, "spend_id": spend.id,
-            "job_id": job.id, "build_id": build.id, "artifact_id": build.artifacts[0].id,
+            "job_id": job.id, "knowledge_id": knowledge.id, "build_id": build.id, "artifact_id": build.artifacts[0].id,
         }
         s.commit()
     return org
