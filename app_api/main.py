@@ -23,6 +23,7 @@ from app_api.routes import (
     builds,
     checks,
     documents,
+    drafts,
     experiment_actions,
     experiments,
     jobs,
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
            experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
            ad_spend, stats, jobs, builds, documents, brand_kit, templates,
-           checks)
+           checks, drafts)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),

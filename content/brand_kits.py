@@ -43,7 +43,10 @@ def load_kit(session: Session, org_id: str, store: ArtifactStore) -> BrandKit | 
 def _contrast_details(raw: dict[str, Any]) -> list[dict[str, Any]]:
     from content.brand import Colors, contrast
 
-    colors = {**Colors().model_dump(), **(raw.get("colors") or {})}
+    given = raw.get("colors")
+    if not isinstance(given, dict):
+        return []
+    colors = {**Colors().model_dump(), **given}
     try:
         pairs = Colors.model_construct(**colors).pairs()
         return [{"pair": what, "foreground": fg, "background": bg,

@@ -131,6 +131,7 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", "/v1/magnets/{magnet_id}/checks"): (LEAD_MAGNETS_READ, None),
     ("POST", "/v1/knowledge"): (LEAD_MAGNETS_WRITE, "# Facts\n\nPlans start at $29.\n"),
     ("GET", "/v1/knowledge"): (LEAD_MAGNETS_READ, None),
+    ("POST", "/v1/magnets/{magnet_id}/drafts"): (LEAD_MAGNETS_WRITE, {"topic": "churn"}),
     ("DELETE", "/v1/knowledge/{knowledge_id}"): (LEAD_MAGNETS_WRITE, None),
 }
 
