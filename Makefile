@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DAGSTER_DISABLE_TELEMETRY := 1
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 
-.PHONY: up test bench install lint typecheck pytest clean
+.PHONY: up test bench install lint typecheck pytest clean previews
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -37,6 +37,10 @@ test: install lint typecheck pytest
 
 bench: install
 	$(VENV)/bin/python -m benchmarks
+
+# Page 1 of every template as PNG, plus previews/contact-sheet.png (needs poppler-utils).
+previews: install
+	$(VENV)/bin/python -m content.previews --out previews
 
 clean:
 	rm -rf .lodestone .mypy_cache .ruff_cache .pytest_cache

@@ -49,7 +49,7 @@ class Font:
         for path in self.paths:
             style = "italic" if "Italic" in path.name else "normal"
             rules.append(f'@font-face {{ font-family: "{self.family}"; src: url("{path.as_uri()}"); '
-                         f"font-weight: 200 900; font-style: {style}; }}")
+                         f"font-style: {style}; }}")  # variable font: every weight from one file
         return "\n".join(rules)
 
 

@@ -61,7 +61,7 @@ def parse(expression: str) -> Node:
         m = _TOKEN.match(text, pos)
         if not m:
             bad = text[pos:].lstrip()[:1]
-            raise FormulaError(f"unexpected character {bad!r} at position {pos + 1}", expression)
+            raise FormulaError(f"unexpected character '{bad}' at position {pos + 1}", expression)
         num, name, op = m.groups()
         tokens.append(("num", num) if num else ("name", name) if name else ("op", op))
         pos = m.end()
@@ -73,7 +73,7 @@ class _Parser:
         self.tokens, self.source, self.i, self.depth = tokens, source, 0, 0
 
     def error(self, message: str) -> FormulaError:
-        return FormulaError(f"{message} in {self.source!r}", self.source)
+        return FormulaError(f"{message} in '{self.source}'", self.source)
 
     def peek(self) -> str | None:
         return self.tokens[self.i][1] if self.i < len(self.tokens) else None
@@ -88,12 +88,12 @@ class _Parser:
     def expect(self, op: str) -> None:
         kind, value = self.take()
         if kind != "op" or value != op:
-            raise self.error(f"expected {op!r} but found {value!r}")
+            raise self.error(f"expected '{op}' but found '{value}'")
 
     def run(self) -> Node:
         node = self.compare()
         if self.i != len(self.tokens):
-            raise self.error(f"unexpected {self.peek()!r}")
+            raise self.error(f"unexpected '{self.peek()}'")
         return node
 
     def nested(self) -> None:
@@ -152,7 +152,7 @@ class _Parser:
             if self.peek() != "(":
                 return ("name", value)
             if value not in FUNCTIONS:
-                raise self.error(f"unknown function {value!r} (known: {', '.join(FUNCTIONS)})")
+                raise self.error(f"unknown function '{value}' (known: {', '.join(FUNCTIONS)})")
             self.take()
             self.nested()
             args = [self.compare()]
@@ -172,7 +172,7 @@ class _Parser:
             self.expect(")")
             self.depth -= 1
             return node
-        raise self.error(f"unexpected {value!r}")
+        raise self.error(f"unexpected '{value}'")
 
 
 def names(node: Node) -> set[str]:
@@ -190,7 +190,7 @@ def names(node: Node) -> set[str]:
 
 def _finite(x: float, source: str) -> float:
     if not math.isfinite(x):
-        raise FormulaError(f"the result of {source!r} is too large to show", source)
+        raise FormulaError(f"the result of '{source}' is too large to show", source)
     return x
 
 
@@ -214,7 +214,7 @@ def _evaluate(node: Node, env: Mapping[str, float], source: str) -> float:
         return float(node[1])
     if kind == "name":
         if node[1] not in env:
-            raise FormulaError(f"unknown name {node[1]!r} in {source!r}", source)
+            raise FormulaError(f"unknown name '{node[1]}' in '{source}'", source)
         return float(env[node[1]])
     if kind == "neg":
         return -_evaluate(node[1], env, source)
@@ -222,8 +222,8 @@ def _evaluate(node: Node, env: Mapping[str, float], source: str) -> float:
         op = node[1]
         a = _evaluate(node[2], env, source)
         b = _evaluate(node[3], env, source)
-        if op in ("/", "%") and b == 0:
-            raise FormulaError(f"division by zero in {source!r}", source)
+        if (op in ("/", "%") and b == 0) or (op == "^" and a == 0 and b < 0):
+            raise FormulaError(f"division by zero in '{source}'", source)
         try:
             if op == "/":
                 return _finite(a / b, source)
@@ -232,9 +232,9 @@ def _evaluate(node: Node, env: Mapping[str, float], source: str) -> float:
             if op == "^":
                 return _finite(math.pow(a, b), source)
         except OverflowError:
-            raise FormulaError(f"the result of {source!r} is too large to show", source) from None
+            raise FormulaError(f"the result of '{source}' is too large to show", source) from None
         except ValueError:
-            raise FormulaError(f"{source!r} is not a real number (a negative base with a fractional "
+            raise FormulaError(f"'{source}' is not a real number (a negative base with a fractional "
                                "exponent?)", source) from None
         return _finite(_BIN[op](a, b), source)
     name, args = node[1], node[2]
@@ -253,12 +253,12 @@ def _evaluate(node: Node, env: Mapping[str, float], source: str) -> float:
         return float(math.ceil(vals[0]))
     if name == "sqrt":
         if vals[0] < 0:
-            raise FormulaError(f"square root of a negative number in {source!r}", source)
+            raise FormulaError(f"square root of a negative number in '{source}'", source)
         return math.sqrt(vals[0])
     try:
         return _round(vals[0], vals[1] if len(vals) > 1 else 0)
     except ValueError as exc:
-        raise FormulaError(f"{exc} in {source!r}", source) from None
+        raise FormulaError(f"{exc} in '{source}'", source) from None
 
 
 def evaluate(expression: str, env: Mapping[str, float] | None = None) -> float:
@@ -279,7 +279,7 @@ def check_calculator(calc: Calculator) -> None:
         tree = parse(expression)
         unknown = sorted(names(tree) - known)
         if unknown:
-            raise FormulaError(f"{name} = {expression!r} reads {', '.join(unknown)}, which is "
+            raise FormulaError(f"{name} = '{expression}' reads {', '.join(unknown)}, which is "
                                f"not an input or an earlier formula (known: {', '.join(sorted(known))})",
                                expression)
         known.add(name)
@@ -300,7 +300,7 @@ def run_calculator(calc: Calculator, values: Mapping[str, Any] | None = None) ->
         try:
             number = float(raw)
         except (TypeError, ValueError):
-            out[inp.name] = FormulaError(f"{inp.label}: {raw!r} is not a number")
+            out[inp.name] = FormulaError(f"{inp.label}: '{raw}' is not a number")
             continue
         if not math.isfinite(number):
             out[inp.name] = FormulaError(f"{inp.label}: the number is too large")

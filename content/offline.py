@@ -84,7 +84,13 @@ class _Writer:
         return template.format(**slots)
 
     def paragraph(self, *pools: tuple[str, ...], **extra: str) -> dict[str, Any]:
-        sentences = [self.say(self.rng.choice(pool), **extra) for pool in pools]
+        used: set[str] = set()
+        sentences = []
+        for pool in pools:
+            fresh = [t for t in pool if t not in used] or list(pool)
+            template = self.rng.choice(fresh)
+            used.add(template)
+            sentences.append(self.say(template, **extra))
         return {"type": "paragraph", "text": " ".join(dict.fromkeys(sentences))}
 
     def series(self, n: int, start: float, growth: float) -> list[float]:
@@ -161,7 +167,7 @@ def _ebook(w: _Writer, topic: str, label: str, chapters: int | None) -> dict[str
             w.paragraph(_WHY, _HOW, metric=metric),
             {"type": "table", "caption": f"{stage}: the numbers to watch",
              "columns": ["Metric", "Where to find it", "Review", "Good sign"],
-             "rows": [[_cap(m), rng.choice(v.tools).capitalize(), rng.choice(("Weekly", "Every two weeks", "Monthly")),
+             "rows": [[_cap(m), _cap(rng.choice(v.tools)), rng.choice(("Weekly", "Every two weeks", "Monthly")),
                        rng.choice(("Trending up for 3 periods", "Above last quarter", "Stable after a change"))]
                       for m in rng.sample(v.metrics, 4)]},
             {"type": "chart", "kind": "line" if i % 2 else "bar", "title": f"{_cap(metric)} over six months",
@@ -187,14 +193,14 @@ def _ebook(w: _Writer, topic: str, label: str, chapters: int | None) -> dict[str
 def _checklist(w: _Writer, topic: str, label: str, chapters: int | None) -> dict[str, Any]:
     v, rng = w.v, w.rng
     sections: list[dict[str, Any]] = []
-    for i, stage in enumerate(v.stages[:5]):
+    for stage in v.stages[:5]:
         levers = rng.sample(v.levers, 4)
         items = [{"text": _cap(lv), "detail": w.say(rng.choice((
             "Owner: {team_short} lead · check {metric} after two weeks",
             "Done when it is written in your playbook", "Use {tool}; no new software needed",
             "Measure {metric} before and after")))} for lv in levers]
         items.append({"text": _cap(w.say("record this week's {metric}")), "detail": "Write the number and the date"})
-        sections.append({"title": f"{i + 1}. {stage}", "summary": w.say(rng.choice(_WHY)),
+        sections.append({"title": stage, "summary": w.say(rng.choice(_WHY)),
                          "blocks": [{"type": "checklist", "items": items}]})
     sections[-1]["blocks"].append({"type": "callout", "tone": "tip", "title": "Keep it going",
                                    "text": w.say("Repeat the list every quarter and compare {metric} with last time.")})

@@ -189,6 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
                        default="granian" if name == "collector" else "uvicorn",
                        help="HTTP server (granian measured faster for the collector: docs/tracking.md)")
         s.set_defaults(func=func)
+    from content.cli import (
+        add_commands as add_content_commands,  # magnet build|templates, brand check
+    )
+    add_content_commands(sub)
     return p
 
 

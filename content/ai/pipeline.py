@@ -116,12 +116,20 @@ def run(brief: Brief, ctx: CallContext, *, voice: Voice | Any | None = None,
         steps: tuple[str, ...] = STEPS, reading_level: str = "general") -> PipelineResult:
     """Run the chosen steps in pipeline order; ``generate`` is always part of it.
 
+    ``voice`` defaults to the organization's stored brand voice (``settings["brand"]["voice"]``);
+    personalize is skipped when there is none.
+
     Raises:
         ValueError: an unknown step name. Errors of :mod:`content.ai.errors` from a step.
     """
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
         raise ValueError(f"unknown pipeline steps {unknown}; known: {', '.join(STEPS)}")
+    if voice is None:
+        from content.quality.checks import org_voice
+
+        with ctx.sessions() as session:
+            voice = org_voice(session, ctx.org_id)
     notes = research(brief, ctx) if "research" in steps else None
     document = generate(brief, ctx, notes)
     done: list[str] = ["research", "generate"] if notes is not None else ["generate"]

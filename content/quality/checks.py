@@ -70,6 +70,35 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:g}"
 
 
+def check_magnet(session: Session, org_id: str, magnet_id: str, *, voice: Any = None,
+                 reading_level: str | None = None, settings: Settings | None = None) -> list[CheckResult]:
+    """Every check on a stored magnet's current content (any schema version).
+
+    Raises:
+        LookupError: no such magnet in this organization (a 404).
+        content.document.DocumentError: its content is not a valid document (a 422 naming the field).
+    """
+    from content.document import migrate
+    from kernel.metadata.models import LeadMagnet
+
+    magnet = session.get(LeadMagnet, magnet_id)
+    if magnet is None or magnet.org_id != org_id:
+        raise LookupError(f"magnet {magnet_id} not found")
+    document = migrate(magnet.content or {}, magnet.type)
+    ctx = org_context(session, org_id, magnet_id=magnet_id, voice=voice, reading_level=reading_level,
+                      settings=settings)
+    return run_checks(document, ctx)
+
+
+def org_voice(session: Session, org_id: str) -> Any:
+    """The organization's stored brand voice (``settings["brand"]["voice"]``), or None."""
+    from kernel.metadata.models import Organization
+
+    org = session.get(Organization, org_id)
+    brand = (org.settings or {}).get("brand") if org is not None else None
+    return brand.get("voice") if isinstance(brand, dict) else None
+
+
 def org_context(session: Session, org_id: str, *, magnet_id: str | None = None,
                 voice: Any = None, reading_level: str | None = None,
                 settings: Settings | None = None) -> OrgContext:
@@ -78,11 +107,6 @@ def org_context(session: Session, org_id: str, *, magnet_id: str | None = None,
     When ``voice`` is None the organization's ``settings["brand"]["voice"]`` (if any) is used.
     """
     if voice is None:
-        from kernel.metadata.models import Organization
-
-        org = session.get(Organization, org_id)
-        brand = (org.settings or {}).get("brand") if org is not None else None
-        if isinstance(brand, dict):
-            voice = brand.get("voice")
+        voice = org_voice(session, org_id)
     return OrgContext(org_id=org_id, session=session, settings=settings or get_settings(),
                       magnet_id=magnet_id, voice=Voice.from_any(voice), reading_level=reading_level)

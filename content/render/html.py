@@ -91,7 +91,35 @@ def render_html(doc: Document, info: TemplateInfo, brand: BrandKit, *, inline_cs
         ctx["calculator_js"] = Markup(_asset("calculator.js"))
         assert doc.calculator is not None
         ctx["spec"] = doc.calculator.model_dump(mode="json")
+        ctx["initial"] = initial_results(doc)
     return environment().get_template(info.entry).render(ctx)
+
+
+def format_value(value: float, fmt: str, decimals: int, currency: str) -> str:
+    """A result as the calculator page shows it (the page's script formats the same way)."""
+    digits = 0 if fmt == "integer" else decimals
+    text = f"{abs(value):,.{digits}f}"
+    sign = "-" if value < 0 and text.strip("0.,") else ""
+    if fmt == "integer":
+        return sign + text
+    if fmt == "currency":
+        return sign + {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, currency + " ") + text
+    return sign + text + ("%" if fmt == "percent" else " months" if fmt == "months" else "")
+
+
+def initial_results(doc: Document) -> dict[str, dict[str, str]]:
+    """Outputs for the default inputs, written into the page so it reads right before (or without) scripts."""
+    from content.formula import FormulaError, run_calculator
+
+    assert doc.calculator is not None
+    calc = doc.calculator
+    values = run_calculator(calc)
+    out: dict[str, dict[str, str]] = {}
+    for o in calc.outputs:
+        v = values[o.name]
+        out[o.name] = ({"text": "—", "error": str(v)} if isinstance(v, FormulaError)
+                       else {"text": format_value(v, o.format, o.decimals, calc.currency), "error": ""})
+    return out
 
 
 def render_svg(doc: Document, info: TemplateInfo, brand: BrandKit) -> str:

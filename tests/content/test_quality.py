@@ -268,6 +268,19 @@ def test_run_checks_gives_every_number_and_a_blocking_reason(
         run_checks(ebook(), ctx, only=["spelling"])
 
 
+def test_check_magnet_reads_a_stored_magnet_of_this_org_only(
+        factory: sessionmaker[Session], settings: Settings) -> None:
+    from content.quality import check_magnet
+
+    org = new_org(factory)
+    magnet = add_magnet(factory, org, ebook(), "stored")
+    with factory() as session:
+        results = check_magnet(session, org, magnet, settings=settings)
+        assert [r.name for r in results][0] == "structure" and all(r.passed for r in results)
+        with pytest.raises(LookupError, match="not found"):
+            check_magnet(session, new_org(factory), magnet, settings=settings)
+
+
 def test_offline_documents_of_every_type_pass_structure() -> None:
     from content.document import Brief
     from content.offline import generate

@@ -3,15 +3,15 @@
   var spec = JSON.parse(document.getElementById("calc-spec").textContent);
   var form = document.getElementById("calc-form");
   var currency = spec.currency || "USD";
+  var SYMBOLS = { USD: "$", EUR: "\u20ac", GBP: "\u00a3" };
+  /* Same output as content.render.html.format_value (Python), so the page reads the same before and after scripts. */
   function fmt(value, o) {
-    var d = o.decimals || 0;
-    switch (o.format) {
-      case "currency": return new Intl.NumberFormat("en", { style: "currency", currency: currency, minimumFractionDigits: d, maximumFractionDigits: d }).format(value);
-      case "percent": return new Intl.NumberFormat("en", { minimumFractionDigits: d, maximumFractionDigits: d }).format(value) + "%";
-      case "months": return new Intl.NumberFormat("en", { minimumFractionDigits: d, maximumFractionDigits: d }).format(value) + " months";
-      case "integer": return new Intl.NumberFormat("en", { maximumFractionDigits: 0 }).format(value);
-      default: return new Intl.NumberFormat("en", { minimumFractionDigits: d, maximumFractionDigits: d }).format(value);
-    }
+    var d = o.format === "integer" ? 0 : (o.decimals || 0);
+    var text = new Intl.NumberFormat("en-US", { minimumFractionDigits: d, maximumFractionDigits: d, useGrouping: true }).format(Math.abs(value));
+    var sign = value < 0 && text.replace(/[0.,]/g, "") !== "" ? "-" : "";
+    if (o.format === "integer") return sign + text;
+    if (o.format === "currency") return sign + (SYMBOLS[currency] || currency + " ") + text;
+    return sign + text + (o.format === "percent" ? "%" : o.format === "months" ? " months" : "");
   }
   function values() {
     var v = {};

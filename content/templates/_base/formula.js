@@ -72,7 +72,7 @@ var LodestoneFormula = (function () {
       case "neg": return -ev(node[1], env, src);
       case "bin":
         var op = node[1], a = ev(node[2], env, src), b = ev(node[3], env, src);
-        if ((op === "/" || op === "%") && b === 0) throw new FormulaError("division by zero in " + q(src));
+        if (((op === "/" || op === "%") && b === 0) || (op === "^" && a === 0 && b < 0)) throw new FormulaError("division by zero in " + q(src));
         switch (op) {
           case "+": return finite(a + b, src); case "-": return finite(a - b, src); case "*": return finite(a * b, src);
           case "/": return finite(a / b, src); case "%": return a % b;
