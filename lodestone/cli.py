@@ -193,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_commands as add_content_commands,  # magnet build|templates, brand check
     )
     add_content_commands(sub)
+    from content.brand_cli import add_commands as add_brand_store_commands  # brand show|set
+
+    add_brand_store_commands(sub)
     return p
 
 
