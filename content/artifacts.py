@@ -38,9 +38,9 @@ def key_for(sha256: str) -> str:
 class ArtifactStore:
     """Put, read and stream bytes by hash, on the local disk or through fsspec."""
 
-    def __init__(self, root: Path | None = None, url: str = "") -> None:
+    def __init__(self, root: Path | str | None = None, url: str = "") -> None:
         self.url = url.rstrip("/")
-        self.root = root
+        self.root = Path(root) if root is not None else None
         self._fs: Any = None
         if self.url:
             import fsspec
@@ -66,6 +66,7 @@ class ArtifactStore:
         if self._fs is not None:
             path = self._remote(sha)
             if not self._fs.exists(path):
+                self._fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)  # no-op on S3
                 self._fs.pipe_file(path, data)
             return sha
         final = self._path(sha)
