@@ -202,3 +202,37 @@ def test_a_build_survives_its_worker_being_killed(
         pdf = store.read(rows[1].sha256)
         assert pdf.startswith(b"%PDF") and len(pdf) == rows[1].size_bytes
     assert second.returncode == 0
+
+
+def test_lodestone_serve_runs_jobs_in_its_own_threads(tmp_path: Path) -> None:
+    import httpx
+
+    from kernel.metadata import ApiKey, generate_api_key
+    from kernel.permissions import ALL_PERMISSIONS
+    from tests.helpers import running_server
+
+    settings = make_settings(tmp_path / "data", jobs_poll_s=0.2)
+    engine = make_engine(settings.resolved_metadata_url)
+    migrate(engine)
+    sessions = make_session_factory(engine)
+    _, magnet_id = _org_with_magnet(sessions, chapters=1)
+    key = generate_api_key()
+    with sessions.begin() as s:
+        org_id = s.get_one(LeadMagnet, magnet_id).org_id
+        s.add(ApiKey(org_id=org_id, name="t", prefix=key.prefix, secret_hash=key.secret_hash,
+                     scopes=list(ALL_PERMISSIONS)))
+    engine.dispose()
+    auth = {"Authorization": f"Bearer {key.token}"}
+    with running_server(settings) as (base, _proc), httpx.Client(base_url=base) as http:
+        r = http.post(f"/v1/magnets/{magnet_id}/builds", json={"formats": ["html"]}, headers=auth)
+        assert r.status_code == 202, r.text
+        build_id = r.json()["id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            build = http.get(f"/v1/builds/{build_id}", headers=auth).json()
+            if build["status"] in ("succeeded", "failed"):
+                break
+            time.sleep(0.2)
+        assert build["status"] == "succeeded", build["job"]
+        got = http.get(build["artifacts"][0]["download_url"], headers=auth)
+        assert got.status_code == 200 and b"<html" in got.content.lower()
