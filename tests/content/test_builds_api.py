@@ -8,7 +8,7 @@ import hashlib
 
 from fastapi.testclient import TestClient
 
-from content.document import make_brief
+from content.document import Image, make_brief
 from content.offline import generate
 from jobs.worker import Worker
 from kernel.metadata.models import LeadMagnet
@@ -22,9 +22,13 @@ from tests.app_api.conftest import (  # noqa: F401  (fixtures)
 from tests.app_api.world import World
 
 
-def _give_document(client: TestClient, magnet_id: str, topic: str) -> None:
+def _give_document(client: TestClient, magnet_id: str, topic: str,
+                   remote_image: bool = False) -> None:
     state = client.app.state.lodestone  # type: ignore[attr-defined]
     doc = generate(make_brief("ebook", topic, "coaching"), 1)
+    if remote_image:  # rendering must not fetch it (cloud metadata address)
+        doc.sections[0].blocks.append(Image(src="http://169.254.169.254/latest/x.png",
+                                            alt="metadata"))
     with state.sessions() as s:
         magnet = s.get_one(LeadMagnet, magnet_id)
         magnet.content = doc.model_dump(mode="json")
@@ -35,7 +39,8 @@ def test_build_runs_as_a_job_and_only_its_org_downloads_it(client: TestClient,
                                                            world: World) -> None:
     a, b = world.a, world.b
     mid = a.ids["magnet_id"]
-    _give_document(client, mid, "client onboarding calls <script>alert(1)</script>")
+    _give_document(client, mid, "client onboarding calls <script>alert(1)</script>",
+                   remote_image=True)
     r = client.post(f"/v1/magnets/{mid}/builds", json={"formats": ["html", "pdf"]},
                     headers=a.auth("editor"))
     assert r.status_code == 202, r.text
@@ -53,6 +58,7 @@ def test_build_runs_as_a_job_and_only_its_org_downloads_it(client: TestClient,
     done = client.get(f"/v1/builds/{build['id']}", headers=a.auth("viewer")).json()
     assert done["status"] == "succeeded", done["job"]["error"]
     assert done["job"]["progress"] == 1.0 and done["job"]["attempts"] == 1
+    assert any("not fetched" in w and "169.254.169.254" in w for w in done["warnings"])
     names = sorted(x["name"].rsplit(".", 1)[1] for x in done["artifacts"])
     assert names == ["html", "pdf"]
     listed = client.get(f"/v1/magnets/{mid}/builds", headers=a.auth("viewer")).json()["data"]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from PIL import Image
 
@@ -22,6 +23,7 @@ def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
                           env=child_env(settings), capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # real processes (worker/server start-up, WeasyPrint)
 def test_brand_set_and_show(tmp_path: Path) -> None:
     settings = make_settings(tmp_path / "data")
     engine = make_engine(settings.resolved_metadata_url)

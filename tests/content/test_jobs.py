@@ -167,6 +167,7 @@ def _wait(sessions: sessionmaker[Session], job_id: str, until: set[JobStatus],
     raise AssertionError(f"job {job_id} not in {until} after {timeout}s")
 
 
+@pytest.mark.slow  # real processes (worker/server start-up, WeasyPrint)
 def test_a_build_survives_its_worker_being_killed(
         db: tuple[Settings, sessionmaker[Session]], tmp_path: Path) -> None:
     settings, sessions = db
@@ -204,6 +205,7 @@ def test_a_build_survives_its_worker_being_killed(
     assert second.returncode == 0
 
 
+@pytest.mark.slow  # real processes (worker/server start-up, WeasyPrint)
 def test_lodestone_serve_runs_jobs_in_its_own_threads(tmp_path: Path) -> None:
     import httpx
 
