@@ -238,3 +238,27 @@ def test_lodestone_serve_runs_jobs_in_its_own_threads(tmp_path: Path) -> None:
         assert build["status"] == "succeeded", build["job"]
         got = http.get(build["artifacts"][0]["download_url"], headers=auth)
         assert got.status_code == 200 and b"<html" in got.content.lower()
+
+
+def test_racing_workers_claim_each_job_once(db: tuple[Settings, sessionmaker[Session]]) -> None:
+    import threading
+
+    _, sessions = db
+    org_id, _ = _org_with_magnet(sessions)
+    with sessions() as s:
+        ids = {queue.enqueue(s, org_id, "build", {"i": i}).id for i in range(24)}
+        s.commit()
+    claims: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def race(name: str) -> None:
+        while (job := queue.claim(sessions, LEASE, name)) is not None:
+            with lock:
+                claims.append((job.id, name))
+
+    threads = [threading.Thread(target=race, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(j for j, _ in claims) == sorted(ids)  # every job once, none twice
