@@ -22,11 +22,17 @@ from app_api.routes import (
     api_keys,
     audit_log,
     auth,
+    brand_kit,
+    builds,
+    checks,
+    documents,
+    drafts,
     embed,
     experiment_actions,
     experiment_planner,
     experiments,
     insights,
+    jobs,
     landing,
     leads,
     magnet_workflow,
@@ -37,12 +43,15 @@ from app_api.routes import (
     publishing,
     sites,
     stats,
+    templates,
     users,
     variants,
     webhook_deliveries,
     webhooks,
 )
+from content.brand import MAX_LOGO_BYTES
 from ingestion.collector import Collector
+from jobs.worker import BackgroundWorker as JobWorker
 from kernel.metadata import outbox
 from kernel.metadata.db import make_engine, make_session_factory
 from kernel.settings import Settings, get_settings
@@ -57,7 +66,7 @@ log = logging.getLogger(__name__)
 ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
            experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
            ad_spend, stats, experiment_planner, overview, insights, landing, mail_links, embed,
-           publishing)
+           publishing, jobs, builds, documents, brand_kit, templates, checks, drafts)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),
@@ -115,12 +124,14 @@ def document_permissions(app: FastAPI) -> None:
 
 
 def create_app(settings: Settings | None = None, *, with_collector: bool = True,
-               webhook_worker: bool | None = None) -> FastAPI:
+               webhook_worker: bool | None = None, job_worker: bool | None = None) -> FastAPI:
     """Build the ASGI app. The collector's spool and shipper start with the app.
 
     Args:
         webhook_worker: Run webhook deliveries in a background thread; None reads
             ``LODESTONE_WEBHOOKS_WORKER`` (default on).
+        job_worker: Run durable jobs (builds, drafts) in background threads; None reads
+            ``LODESTONE_JOBS_WORKER`` (default on).
     """
     settings = settings or get_settings()
     engine = make_engine(settings.resolved_metadata_url)
@@ -136,6 +147,8 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
         before_pass=lambda: queue_due_campaigns(state.sessions, settings),
         signer=make_signer(settings.dkim_selector, settings.dkim_key_file, settings.mail_from),
     ) if settings.mail_worker else None
+    run_jobs = settings.jobs_worker if job_worker is None else job_worker
+    jobs_worker = JobWorker(state.sessions, settings) if run_jobs else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -147,9 +160,13 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
             worker.start()
         if mailer is not None:
             mailer.start()
+        if jobs_worker is not None:
+            jobs_worker.start()
         try:
             yield
         finally:
+            if jobs_worker is not None:
+                jobs_worker.stop()
             if mailer is not None:
                 mailer.stop()
             if worker is not None:
@@ -181,7 +198,9 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     app.include_router(ad_spend.upload_router)
     app.add_middleware(JsonGuardMiddleware, exclude={"/v1/events"})  # inside the body limit
     app.add_middleware(BodyLimitMiddleware, limit=settings.api_max_body_bytes,
-                       overrides={"/v1/ad-spend/import": settings.api_upload_max_bytes},
+                       overrides={"/v1/ad-spend/import": settings.api_upload_max_bytes,
+                                  brand_kit.LOGO_PATH: MAX_LOGO_BYTES,
+                                  checks.KNOWLEDGE_PATH: settings.knowledge_max_bytes},
                        exclude={"/v1/events"})  # the collector's route has its own limit
     if with_collector:
         for route in collector.routes():

@@ -30,7 +30,6 @@ from content.quality.text import full_text  # noqa: E402
 from content.quality.uniqueness import candidates, jaccard, shingles  # noqa: E402
 from kernel.metadata import LeadMagnet, Organization, make_engine, make_session_factory, migrate  # noqa: E402
 from kernel.settings import load_settings  # noqa: E402
-from tests.metadata_db import sqlite_url  # noqa: E402
 
 TOPICS = ["cutting churn", "pricing pages", "onboarding emails", "referral programmes", "webinars",
           "customer interviews", "landing pages", "cold outreach", "retention", "upselling"]
@@ -44,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(data_dir=Path(tmp) / "data", env="test", secret_key="bench-secret-0123456789abcdef")
-        engine = make_engine(sqlite_url(Path(tmp) / "m.db"))
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'm.db'}")
         migrate(engine)
         factory = make_session_factory(engine)
         types = list(MagnetType)

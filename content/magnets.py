@@ -65,6 +65,8 @@ def update_magnet(session: Session, magnet: LeadMagnet, actor: Actor,
     if changes.get("slug"):
         _check_slug(session, magnet.org_id, changes["slug"], magnet.id)
     before = snapshot(magnet)
+    if "content" in changes and changes["content"] != magnet.content:
+        magnet.content_version += 1  # editors holding the old version get a 409 (documents.py)
     for field, value in changes.items():
         setattr(magnet, field, value)
     session.flush()

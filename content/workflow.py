@@ -15,7 +15,7 @@ session: the caller's commit makes all three visible together, or none of them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,9 @@ from kernel.metadata.enums import MagnetStatus
 from kernel.metadata.models import LeadMagnet
 from kernel.metadata.outbox import enqueue
 from kernel.metadata.types import utcnow
+
+if TYPE_CHECKING:
+    from content.gate import Gate
 
 S = MagnetStatus
 
@@ -39,6 +42,9 @@ TRANSITIONS: dict[str, tuple[frozenset[MagnetStatus], MagnetStatus, str | None]]
     "withdraw": (frozenset({S.IN_REVIEW, S.APPROVED, S.PUBLISHED, S.ARCHIVED}), S.DRAFT, None),
 }
 
+#: Actions the quality gate guards (content/gate.py).
+GATED = frozenset({"submit", "publish"})
+
 
 def magnet_summary(m: LeadMagnet) -> dict[str, Any]:
     """The magnet as it appears in webhook payloads."""
@@ -48,10 +54,18 @@ def magnet_summary(m: LeadMagnet) -> dict[str, Any]:
 
 
 def transition(session: Session, magnet: LeadMagnet, action: str, actor: Actor,
-               note: str = "") -> LeadMagnet:
+               note: str = "", *, gate: Gate | None = None, override: bool = False) -> LeadMagnet:
     """Apply ``action`` to ``magnet`` (audit + event in ``session``; the caller commits).
 
+    Args:
+        gate: the quality checks (content.gate.gate_for) consulted before submit and
+            publish; a failing one blocks the move.
+        override: pass a failing gate anyway (the caller checked the actor may: owner or
+            admin); audited as ``magnet.check_overridden`` with every failed check.
+
     Raises:
+        ChecksFailedError: a quality check failed and ``override`` is False (the message
+            names each check with its number and threshold; ``details`` hold them).
         TransitionError: the magnet's status does not allow ``action`` (the message and
             ``details`` name the statuses that do).
         KeyError: ``action`` is not one of ``TRANSITIONS``.
@@ -63,6 +77,8 @@ def transition(session: Session, magnet: LeadMagnet, action: str, actor: Actor,
             f"cannot {action} a magnet that is {S(magnet.status).value}; "
             f"{action} works on {' or '.join(names)}",
             [{"status": S(magnet.status).value, "action": action, "allowed_from": names}])
+    if gate is not None and action in GATED:
+        _check_gate(session, magnet, action, actor, note, gate, override)
     before = snapshot(magnet)
     magnet.status = target
     if target == S.PUBLISHED:
@@ -76,3 +92,25 @@ def transition(session: Session, magnet: LeadMagnet, action: str, actor: Actor,
     if event:
         enqueue(session, magnet.org_id, event, {"magnet": magnet_summary(magnet)})
     return magnet
+
+
+def _check_gate(session: Session, magnet: LeadMagnet, action: str, actor: Actor, note: str,
+                gate: Gate, override: bool) -> None:
+    from content.gate import ChecksFailedError
+    from content.quality import blocked_reason, blocking
+
+    results = gate(session, magnet)
+    failed = blocking(results)
+    if not failed:
+        return
+    reason = blocked_reason(results) or "quality checks failed"
+    if not override:
+        raise ChecksFailedError(
+            f"cannot {action}: {reason}. Fix the document, or ask an owner or admin to "
+            "override with {\"override\": true, \"note\": \"why\"}",
+            [r.to_dict() for r in failed])
+    record(session, org_id=magnet.org_id, actor=actor, action="magnet.check_overridden",
+           resource_type="magnet", resource_id=magnet.id,
+           after={"action": action, "note": note,
+                  "failed": [{"name": r.name, "value": r.value, "threshold": r.threshold,
+                              "message": r.message} for r in failed]})

@@ -189,6 +189,25 @@ class Settings(BaseSettings):
         2, ge=1, description="Dagster runs at once (at most one heavy analytics run among them).",
     )
 
+    jobs_worker: bool = Field(
+        True, description="Run durable jobs (builds, AI drafts) in the API process too."
+    )
+    jobs_concurrency: int = Field(1, ge=1, le=16, description="Jobs one worker runs at once.")
+    jobs_lease_s: float = Field(
+        60.0, ge=0.5,
+        description="A running job's lease; a worker renews it every third of it, and when a "
+        "worker dies another one takes the job over after it expires.",
+    )
+    jobs_poll_s: float = Field(1.0, gt=0, description="How often an idle worker looks for jobs.")
+    jobs_max_attempts: int = Field(
+        3, ge=1, le=20, description="Attempts of a job (worker deaths count) before it fails."
+    )
+    artifacts_url: str = Field(
+        "",
+        description="fsspec URL of the artifact store, e.g. s3://bucket/prefix (S3-compatible "
+        "options through fsspec's own config); empty = data_dir/artifacts.",
+    )
+
     @field_validator("warehouse_url")
     @classmethod
     def _check_warehouse(cls, v: str) -> str:

@@ -117,6 +117,14 @@ def _cmd_collector(args: argparse.Namespace) -> int:
     return run_server("ingestion.asgi:app", args.host, args.port, args.workers, args.server)
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from jobs.worker import run_forever
+
+    if not _schema_ready():
+        return 2
+    return run_forever(get_settings())
+
+
 def _cmd_up(args: argparse.Namespace) -> int:
     from lodestone.up import up
 
@@ -158,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("assets", nargs="*", help="asset keys to materialize")
     s.set_defaults(func=_cmd_materialize)
 
+    s = sub.add_parser("worker", help="run durable jobs (builds, AI drafts) until stopped")
+    s.set_defaults(func=_cmd_worker)
+
     s = sub.add_parser("compact", help="compact the embedded lake's small files")
     s.set_defaults(func=_cmd_compact)
 
@@ -175,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_commands as add_content_commands,  # magnet build|templates, brand check
     )
     add_content_commands(sub)
+    from content.brand_cli import add_commands as add_brand_store_commands  # brand show|set
+
+    add_brand_store_commands(sub)
     return p
 
 

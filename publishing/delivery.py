@@ -1,9 +1,9 @@
 """The file a lead receives: the magnet's built artifact, or a placeholder until there is one.
 
-``artifact_for`` is the one hook into the artifact store (the content library builds the
-files): today it finds none, and :func:`deliverable` serves a short text file that says
-the finished file is being prepared. Point ``artifact_for`` at the store and every page,
-mail and download link starts delivering the real file.
+``artifact_for`` is the one hook into the artifact store: the magnet's newest build
+(``POST /v1/magnets/{id}/builds``) and, of its files, the one a reader wants (the PDF; for
+a calculator its HTML page). Until a build has finished, :func:`deliverable` serves a short
+text file that says the finished file is being prepared, and the pages say so too.
 """
 
 from __future__ import annotations
@@ -11,9 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from kernel.metadata.models import LeadMagnet
+from content.artifacts import ArtifactStore
+from kernel.metadata.models import Artifact, LeadMagnet
+from kernel.settings import Settings
+
+#: Which of a build's files a lead receives, best first.
+PREFERRED = ("application/pdf", "text/html")
 
 
 @dataclass(frozen=True)
@@ -24,13 +30,21 @@ class Deliverable:
     placeholder: bool
 
 
-def artifact_for(session: Session, magnet: LeadMagnet) -> tuple[str, str, bytes] | None:
-    """(filename, media type, bytes) of the magnet's latest built artifact, or None.
+def artifact_for(session: Session, magnet: LeadMagnet) -> Artifact | None:
+    """The file of the magnet's newest finished build that a lead receives, or None."""
+    newest = session.scalar(sa.select(Artifact.build_id).where(
+        Artifact.org_id == magnet.org_id, Artifact.magnet_id == magnet.id)
+        .order_by(Artifact.created_at.desc()).limit(1))
+    if newest is None:
+        return None
+    files = list(session.scalars(sa.select(Artifact).where(
+        Artifact.org_id == magnet.org_id, Artifact.build_id == newest)))
 
-    Integration point: the artifact store is not part of this package yet.
-    """
-    del session, magnet
-    return None
+    def rank(a: Artifact) -> int:
+        media = a.media_type.split(";")[0]
+        return PREFERRED.index(media) if media in PREFERRED else len(PREFERRED)
+
+    return min(files, key=lambda a: (rank(a), a.name)) if files else None
 
 
 def _safe_name(text: str) -> str:
@@ -46,13 +60,13 @@ def placeholder(magnet: LeadMagnet) -> Deliverable:
                        True)
 
 
-def deliverable(session: Session, magnet: LeadMagnet) -> Deliverable:
+def deliverable(session: Session, magnet: LeadMagnet, settings: Settings) -> Deliverable:
     """What a download of ``magnet`` serves now."""
     found = artifact_for(session, magnet)
     if found is None:
         return placeholder(magnet)
-    filename, media_type, body = found
-    return Deliverable(_safe_name(filename), media_type, body, False)
+    body = ArtifactStore.from_settings(settings).read(found.sha256)
+    return Deliverable(_safe_name(found.name), found.media_type, body, False)
 
 
 def has_artifact(session: Session, magnet: LeadMagnet) -> bool:

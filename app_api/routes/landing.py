@@ -257,7 +257,7 @@ def thanks(org_slug: str, magnet_slug: str, pub: PublicDep, s: str = "pending",
             if state == "confirmed" and d:
                 tokens.verify(pub.settings.secret_key, "download", d)
                 ctx = {"download_url": f"{links.base}/d/{d}",
-                       "filename": deliverable(db.session, magnet).filename,
+                       "filename": deliverable(db.session, magnet, pub.settings).filename,
                        "ttl_hours": pub.settings.download_link_ttl_hours,
                        "placeholder": not has_artifact(db.session, magnet)}
             title = "Check your inbox" if state == "pending" else "Thank you"

@@ -6,10 +6,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app_api.deps import Context, PermApprove, PermWrite
+from app_api.errors import APIError
 from app_api.routes.magnets import MagnetDetail, get_magnet
 from app_api.schemas import In, LongText, PathId
 from content import workflow
+from content.gate import gate_for
 from kernel.metadata.models import LeadMagnet
+from kernel.permissions import LEAD_MAGNETS_APPROVE
 
 router = APIRouter(prefix="/v1/magnets", tags=["magnets"])
 
@@ -18,18 +21,29 @@ class NoteIn(In):
     note: LongText = ""
 
 
-def transition(ctx: Context, magnet_id: str, action: str, note: str = "") -> LeadMagnet:
-    """Apply ``action`` (content.workflow) and commit; 409 names the allowed states."""
+class GatedIn(NoteIn):
+    override: bool = False  # pass failing quality checks (owner/admin), audited
+
+
+def transition(ctx: Context, magnet_id: str, action: str, note: str = "",
+               override: bool = False) -> LeadMagnet:
+    """Apply ``action`` (content.workflow) and commit; 409 names the allowed states, or the
+    failing quality checks before submit and publish."""
+    if override and not ctx.has(LEAD_MAGNETS_APPROVE):
+        raise APIError(403, "forbidden", "only an owner or admin (lead_magnets:approve) may "
+                       "override failing quality checks",
+                       [{"missing_permission": LEAD_MAGNETS_APPROVE}])
     magnet = workflow.transition(ctx.db.session, get_magnet(ctx, magnet_id), action, ctx.actor,
-                                 note)
+                                 note, gate=gate_for(ctx.settings), override=override)
     ctx.db.commit()
     return magnet
 
 
 @router.post("/{magnet_id}/submit", response_model=MagnetDetail)
-def submit_magnet(magnet_id: PathId, ctx: PermWrite, body: NoteIn | None = None) -> LeadMagnet:
-    """Send a draft for review."""
-    return transition(ctx, magnet_id, "submit", body.note if body else "")
+def submit_magnet(magnet_id: PathId, ctx: PermWrite, body: GatedIn | None = None) -> LeadMagnet:
+    """Send a draft for review; failing quality checks block it (GET …/checks)."""
+    body = body or GatedIn()
+    return transition(ctx, magnet_id, "submit", body.note, body.override)
 
 
 @router.post("/{magnet_id}/approve", response_model=MagnetDetail)
@@ -45,9 +59,10 @@ def reject_magnet(magnet_id: PathId, ctx: PermApprove, body: NoteIn | None = Non
 
 
 @router.post("/{magnet_id}/publish", response_model=MagnetDetail)
-def publish_magnet(magnet_id: PathId, ctx: PermWrite, body: NoteIn | None = None) -> LeadMagnet:
-    """Publish an approved magnet (emits magnet.published)."""
-    return transition(ctx, magnet_id, "publish", body.note if body else "")
+def publish_magnet(magnet_id: PathId, ctx: PermWrite, body: GatedIn | None = None) -> LeadMagnet:
+    """Publish an approved magnet (emits magnet.published); failing checks block it."""
+    body = body or GatedIn()
+    return transition(ctx, magnet_id, "publish", body.note, body.override)
 
 
 @router.post("/{magnet_id}/archive", response_model=MagnetDetail)

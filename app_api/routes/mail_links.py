@@ -51,7 +51,7 @@ def confirm(token: str, request: Request, pub: PublicDep) -> Response:
                 raise NotFoundError("magnet", lead.magnet_id)
             changed = confirm_lead(db.session, lead, ACTOR)
             download = links.download(lead)
-            file = deliverable(db.session, magnet)
+            file = deliverable(db.session, magnet, pub.settings)
             experiment = live_experiment(db.session, magnet)
             db.commit()
             title = str((magnet.content or {}).get("title") or magnet.name)
@@ -86,7 +86,7 @@ def download(token: str, request: Request, pub: PublicDep) -> Response:
             magnet = db.get(LeadMagnet, lead.magnet_id)
             if magnet is None:
                 raise NotFoundError("magnet", lead.magnet_id)
-            file = deliverable(db.session, magnet)
+            file = deliverable(db.session, magnet, pub.settings)
             visitor, variant = lead.visitor_id or "", lead.variant or ""
             site_id, magnet_id = magnet.site_id or "", magnet.id
     except DomainError as exc:

@@ -79,3 +79,12 @@ class DeliveryStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     GAVE_UP = "gave_up"
+
+
+class JobStatus(StrEnum):
+    """State of a durable job (jobs/): queued -> running -> succeeded | failed."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"

@@ -31,6 +31,11 @@ PREFIXES: dict[str, str] = {
     "mail_messages": "mail",
     "mail_suppressions": "sup",
     "mail_campaigns": "camp",
+    "jobs": "job",
+    "builds": "bld",
+    "artifacts": "art",
+    "brand_kits": "brand",
+    "magnet_documents": "mdoc",
 }
 
 #: Column length of every id column (longest prefix + "_" + 32 hex digits, with room).

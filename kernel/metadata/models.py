@@ -30,12 +30,13 @@ from kernel.metadata.enums import (
     DeliveryStatus,
     ExperimentStatus,
     GenerationStatus,
+    JobStatus,
     MagnetStatus,
     MagnetType,
     Role,
 )
 from kernel.metadata.tokens import new_site_key, new_webhook_secret
-from kernel.metadata.types import JSONType, UTCDateTime
+from kernel.metadata.types import JSONType, UTCDateTime, utcnow
 
 #: Longest response body kept on a webhook delivery (characters); the rest is cut off.
 RESPONSE_BODY_LIMIT = 2048
@@ -140,6 +141,8 @@ class LeadMagnet(OrgScoped, Timestamps, Base):
     )
     content: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     design: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: Bumped with every change of ``content`` (optimistic concurrency, content/documents.py).
+    content_version: Mapped[int] = mapped_column(default=1, server_default="1")
     lead_value: Mapped[float | None] = mapped_column(sa.Double())
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     #: Opt-ins confirm by a link in a mail first (True) or are confirmed at once (False).
@@ -568,3 +571,114 @@ class MailCampaign(OrgScoped, CreatedAt, Base):
     status: Mapped[str] = mapped_column(sa.String(16), default="scheduled",
                                         server_default="scheduled")
     queued: Mapped[int] = mapped_column(default=0, server_default="0")
+class Job(OrgScoped, Timestamps, Base):
+    """A unit of long work (a build, an AI draft) run by a worker, not inside a request.
+
+    Claimed with a lease (``lease_until``): a worker that dies mid-job stops renewing it and
+    another worker takes the job over when it expires (jobs/queue.py).
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        sa.Index("ix_jobs_org_id_created_at", "org_id", "created_at"),
+        sa.Index("ix_jobs_due", "status", "run_after"),
+        sa.CheckConstraint("progress >= 0 AND progress <= 1", name="progress_range"),
+    )
+
+    id: Mapped[str] = id_column("jobs")
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    magnet_id: Mapped[str | None] = id_ref("lead_magnets", nullable=True, ondelete="CASCADE")
+    status: Mapped[JobStatus] = mapped_column(
+        str_enum(JobStatus, "job_status"), default=JobStatus.QUEUED,
+        server_default=JobStatus.QUEUED.value)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    progress: Mapped[float] = mapped_column(sa.Double(), default=0.0, server_default="0")
+    message: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    error: Mapped[str | None] = mapped_column(sa.Text())
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    max_attempts: Mapped[int] = mapped_column(default=3, server_default="3")
+    run_after: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow,
+                                                   server_default=sa.func.now())
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    worker: Mapped[str | None] = mapped_column(sa.String(200))
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
+
+
+class Build(OrgScoped, CreatedAt, Base):
+    """One rendering of a magnet's document (a version of it) into its output files."""
+
+    __tablename__ = "builds"
+    __table_args__ = (sa.Index("ix_builds_org_id_magnet_id_created_at", "org_id", "magnet_id",
+                               "created_at"),)
+
+    id: Mapped[str] = id_column("builds")
+    magnet_id: Mapped[str] = id_ref("lead_magnets", ondelete="CASCADE")
+    job_id: Mapped[str] = id_ref("jobs")
+    document_version: Mapped[int] = mapped_column()
+    template: Mapped[str | None] = mapped_column(sa.String(80))
+    formats: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    warnings: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
+
+    job: Mapped[Job] = relationship(lazy="joined")
+    artifacts: Mapped[list[Artifact]] = relationship(
+        back_populates="build", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="Artifact.name")
+
+
+class Artifact(OrgScoped, CreatedAt, Base):
+    """A file a build produced; its bytes live in the artifact store under ``sha256``."""
+
+    __tablename__ = "artifacts"
+    __table_args__ = (
+        sa.UniqueConstraint("build_id", "name"),
+        sa.Index("ix_artifacts_org_id_magnet_id", "org_id", "magnet_id"),
+        sa.Index("ix_artifacts_sha256", "sha256"),
+    )
+
+    id: Mapped[str] = id_column("artifacts")
+    magnet_id: Mapped[str] = id_ref("lead_magnets", ondelete="CASCADE")
+    build_id: Mapped[str] = id_ref("builds", ondelete="CASCADE")
+    name: Mapped[str] = mapped_column(sa.String(200))
+    media_type: Mapped[str] = mapped_column(sa.String(120))
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger())
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+
+    build: Mapped[Build] = relationship(back_populates="artifacts")
+
+
+class BrandKitRecord(OrgScoped, Timestamps, Base):
+    """An organization's brand kit (content.brand.BrandKit without the logo bytes, which
+    live in the artifact store under ``logo_sha256``)."""
+
+    __tablename__ = "brand_kits"
+    __table_args__ = (sa.UniqueConstraint("org_id"),)
+
+    id: Mapped[str] = id_column("brand_kits")
+    kit: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    logo_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    logo_media_type: Mapped[str | None] = mapped_column(sa.String(64))
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    updated_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
+
+
+class MagnetDocument(OrgScoped, CreatedAt, Base):
+    """A saved version of a magnet's document (the magnet's ``content`` is the newest)."""
+
+    __tablename__ = "magnet_documents"
+    __table_args__ = (
+        sa.UniqueConstraint("magnet_id", "version"),
+        sa.Index("ix_magnet_documents_org_id", "org_id"),
+    )
+
+    id: Mapped[str] = id_column("magnet_documents")
+    magnet_id: Mapped[str] = id_ref("lead_magnets", ondelete="CASCADE")
+    version: Mapped[int] = mapped_column()
+    document: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: ``api`` (edited), ``ai`` (a draft job), ``offline`` (offline generator draft).
+    source: Mapped[str] = mapped_column(sa.String(32), default="api", server_default="api")
+    job_id: Mapped[str | None] = id_ref("jobs", nullable=True, ondelete="SET NULL")
+    created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")

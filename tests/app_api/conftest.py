@@ -90,7 +90,8 @@ def relaxed(settings: Settings, **overrides: object) -> Settings:
     worker)
     and ``overrides`` (Settings field names)."""
     values: dict[str, object] = {"api_rate_limit_per_minute": 100_000, "webhooks_worker": False,
-                                 "api_login_max_failures_per_ip": 10_000, "mail_worker": False}
+                                 "api_login_max_failures_per_ip": 10_000, "mail_worker": False,
+                                 "jobs_worker": False}
     values.update(overrides)
     return settings.model_copy(update=values)
 

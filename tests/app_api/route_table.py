@@ -132,6 +132,28 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", "/v1/insights/experiments/{experiment_id}/readout"): (ANALYTICS_VIEW, None),
     ("GET", "/v1/insights/attribution/paths"): (ANALYTICS_VIEW, None),
     ("GET", "/v1/insights/attribution/removal-effects"): (ANALYTICS_VIEW, None),
+    ("GET", "/v1/jobs"): (LEAD_MAGNETS_READ, None),
+    ("GET", "/v1/jobs/{job_id}"): (LEAD_MAGNETS_READ, None),
+    ("POST", "/v1/magnets/{magnet_id}/builds"): (LEAD_MAGNETS_WRITE, {"formats": ["html"]}),
+    ("GET", "/v1/magnets/{magnet_id}/builds"): (LEAD_MAGNETS_READ, None),
+    ("GET", "/v1/builds/{build_id}"): (LEAD_MAGNETS_READ, None),
+    ("GET", "/v1/artifacts/{artifact_id}/download"): (LEAD_MAGNETS_READ, None),
+    ("GET", "/v1/magnets/{magnet_id}/document"): (LEAD_MAGNETS_READ, None),
+    ("PUT", "/v1/magnets/{magnet_id}/document"): (LEAD_MAGNETS_WRITE, {"document": {
+        "type": "ebook", "title": "Guide", "sections": [{"title": "One", "blocks": [
+            {"type": "paragraph", "text": "Text."}]}]}, "version": 1}),
+    ("GET", "/v1/magnets/{magnet_id}/document/versions"): (LEAD_MAGNETS_READ, None),
+    ("GET", "/v1/brand-kit"): (LEAD_MAGNETS_READ, None),
+    ("PUT", "/v1/brand-kit"): (LEAD_MAGNETS_WRITE, {"name": "Acme", "company": "Acme"}),
+    ("GET", "/v1/brand-kit/logo"): (LEAD_MAGNETS_READ, None),
+    ("PUT", "/v1/brand-kit/logo"): (LEAD_MAGNETS_WRITE, "<svg xmlns='http://www.w3.org/2000/svg'/>"),
+    ("GET", "/v1/templates"): (LEAD_MAGNETS_READ, None),
+    ("GET", "/v1/templates/preview"): (LEAD_MAGNETS_READ, None),
+    ("GET", "/v1/magnets/{magnet_id}/checks"): (LEAD_MAGNETS_READ, None),
+    ("POST", "/v1/knowledge"): (LEAD_MAGNETS_WRITE, "# Facts\n\nPlans start at $29.\n"),
+    ("GET", "/v1/knowledge"): (LEAD_MAGNETS_READ, None),
+    ("POST", "/v1/magnets/{magnet_id}/drafts"): (LEAD_MAGNETS_WRITE, {"topic": "churn"}),
+    ("DELETE", "/v1/knowledge/{knowledge_id}"): (LEAD_MAGNETS_WRITE, None),
 }
 
 

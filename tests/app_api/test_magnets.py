@@ -5,8 +5,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from content.document import make_brief
+from content.offline import generate
 from kernel.metadata.models import AuditLog, OutboxEvent
 from tests.app_api.world import World
+
+
+def _document(type_: str, topic: str) -> dict[str, object]:
+    """A document that passes the quality gate (the offline generator's)."""
+    return generate(make_brief(type_, topic, "saas")).model_dump(mode="json")
 
 
 def _events(client: TestClient, org_id: str, magnet_id: str) -> list[str]:
@@ -21,7 +28,8 @@ def test_review_gate_from_draft_to_published(client: TestClient, world: World) -
     a = world.a
     r = client.post("/v1/magnets", headers=a.auth("editor"),
                     json={"name": "Launch checklist", "slug": "launch", "type": "checklist",
-                          "content": {"items": ["a", "b"]}, "lead_value": 12.5})
+                          "content": _document("checklist", "launching a product page"),
+                          "lead_value": 12.5})
     assert r.status_code == 201, r.text
     magnet = r.json()
     assert magnet["status"] == "draft" and magnet["created_by"] == a.users["editor"]
@@ -64,7 +72,8 @@ def test_review_gate_from_draft_to_published(client: TestClient, world: World) -
 def test_reject_sends_back_to_draft_and_delete_rules(client: TestClient, world: World) -> None:
     a = world.a
     mid = client.post("/v1/magnets", headers=a.auth("editor"), json={
-        "name": "Calc", "slug": "calc", "type": "calculator"}).json()["id"]
+        "name": "Calc", "slug": "calc", "type": "calculator",
+        "content": _document("calculator", "payback of onboarding work")}).json()["id"]
     client.post(f"/v1/magnets/{mid}/submit", headers=a.auth("editor"))
     r = client.post(f"/v1/magnets/{mid}/reject", headers=a.auth("owner"), json={"note": "typo"})
     assert r.json()["status"] == "draft"

@@ -12,12 +12,24 @@ from argon2 import PasswordHasher
 
 from app_api.auth import sessions
 from app_api.deps import State
+from content.artifacts import ArtifactStore
 from kernel.metadata.audit import Actor, record
-from kernel.metadata.enums import DeliveryStatus, ExperimentStatus, MagnetStatus, MagnetType, Role
+from kernel.metadata.enums import (
+    DeliveryStatus,
+    ExperimentStatus,
+    JobStatus,
+    MagnetStatus,
+    MagnetType,
+    Role,
+)
 from kernel.metadata.models import (
     AdSpend,
     ApiKey,
+    Artifact,
+    Build,
     Experiment,
+    Job,
+    KnowledgeDocument,
     Lead,
     LeadMagnet,
     MagnetVariant,
@@ -123,6 +135,21 @@ def make_org(state: State, name: str, *, password_for_owner: bool = True) -> Org
                                    outbox_event_id=event.id, attempt=1,
                                    status=DeliveryStatus.FAILED, response_status=500)
         s.add(delivery)
+        job = Job(org_id=org.id, kind="build", magnet_id=magnet.id, params={},
+                  status=JobStatus.SUCCEEDED, progress=1.0)
+        s.add(job)
+        s.flush()
+        build = Build(org_id=org.id, magnet_id=magnet.id, job_id=job.id, document_version=1,
+                      formats=["html"])
+        html = f"<!doctype html><title>{slug}</title>".encode()
+        sha = ArtifactStore.from_settings(state.settings).put(html)
+        build.artifacts.append(Artifact(org_id=org.id, magnet_id=magnet.id, name="a.html",
+                                        media_type="text/html", size_bytes=len(html), sha256=sha))
+        s.add(build)
+        knowledge = KnowledgeDocument(org_id=org.id, title="Facts", media_type="text/markdown",
+                                      sha256=secrets.token_hex(32), size_bytes=10)
+        s.add(knowledge)
+        s.flush()
         entry = record(s, org_id=org.id, actor=Actor(org.users["owner"], "user"),  # type: ignore[arg-type]
                        action="seed.created", resource_type="organization", resource_id=org.id)
         s.flush()
@@ -131,6 +158,7 @@ def make_org(state: State, name: str, *, password_for_owner: bool = True) -> Org
             "site_id": site.id, "magnet_id": magnet.id, "variant_id": variant.id,
             "experiment_id": exp.id, "lead_id": lead.id, "endpoint_id": endpoint.id,
             "delivery_id": delivery.id, "entry_id": entry.id, "spend_id": spend.id,
+            "job_id": job.id, "knowledge_id": knowledge.id, "build_id": build.id, "artifact_id": build.artifacts[0].id,
         }
         s.commit()
     return org

@@ -53,7 +53,16 @@ from kernel.metadata import (
     migrate,
 )
 from kernel.metadata.autogen import COMPARE_OPTIONS
-from kernel.metadata.models import MailCampaign, MailMessage, MailSuppression
+from kernel.metadata.models import (
+    Artifact,
+    BrandKitRecord,
+    Build,
+    Job,
+    MagnetDocument,
+    MailCampaign,
+    MailMessage,
+    MailSuppression,
+)
 from tests.metadata_db import postgres_schema_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -283,8 +292,18 @@ def _populate(session: Session) -> dict[str, str]:
         MailSuppression(org_id=org.id, email="Gone@Example.com", reason="bounced"),
         MailCampaign(org_id=org.id, magnet_id=magnet.id, name="Launch", subject="New",
                      scheduled_at=dt.datetime(2024, 5, 1, tzinfo=dt.UTC)),
+        BrandKitRecord(org_id=org.id, kit={"name": "Acme"}),
     ]
     session.add_all(rows)
+    session.flush()
+    job = Job(org_id=org.id, kind="build", magnet_id=magnet.id)
+    session.add(job)
+    session.flush()
+    build = Build(org_id=org.id, magnet_id=magnet.id, job_id=job.id, document_version=1)
+    build.artifacts.append(Artifact(org_id=org.id, magnet_id=magnet.id, name="a.pdf",
+                                    media_type="application/pdf", size_bytes=3, sha256="1" * 64))
+    session.add_all([build, MagnetDocument(org_id=org.id, magnet_id=magnet.id, version=1,
+                                           document={"title": "SEO"}, job_id=job.id)])
     session.commit()
     return {"org": org.id, "user": user.id, "magnet": magnet.id, "experiment": experiment.id}
 
@@ -305,6 +324,9 @@ def test_one_of_each_entity_reads_back(metadata_engine: Engine) -> None:
         magnet = session.get_one(LeadMagnet, ids["magnet"])
         assert magnet.status is MagnetStatus.DRAFT and magnet.type is MagnetType.CHECKLIST
         assert magnet.lead_value == 12.5 and [v.key for v in magnet.variants] == ["A"]
+        assert magnet.content_version == 1
+        build = session.scalars(select(Build)).one()
+        assert build.job.status == "queued" and [a.name for a in build.artifacts] == ["a.pdf"]
         experiment = session.get_one(Experiment, ids["experiment"])
         assert experiment.status is ExperimentStatus.DRAFT
         assert (experiment.coverage, experiment.alpha, experiment.primary_metric) == (
