@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from kernel.metadata.audit import Actor, record
 from kernel.metadata.ids import PREFIXES
 from kernel.metadata.models import AdSpend
 from kernel.metadata.types import utcnow
@@ -32,8 +33,10 @@ def _batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
         yield items[i:i + size]
 
 
-def upsert_spend(session: Session, org_id: str, rows: Iterable[dict[str, Any]]) -> tuple[int, int]:
+def upsert_spend(session: Session, org_id: str, rows: Iterable[dict[str, Any]],
+                 actor: Actor | None = None) -> tuple[int, int]:
     """Insert or replace (by date, channel, campaign) ``rows``; returns (created, updated).
+    With ``actor`` the import is audited (counts only).
 
     A later row of the file wins over an earlier one with the same key, as before.
     """
@@ -67,4 +70,8 @@ def upsert_spend(session: Session, org_id: str, rows: Iterable[dict[str, Any]]) 
         conn.execute(insert, list(batch))
     for batch in _batches(changed):
         conn.execute(update, list(batch))
+    if actor is not None:
+        record(session, org_id=org_id, actor=actor, action="ad_spend.imported",
+               resource_type="ad_spend", resource_id=None,
+               after={"rows": len(latest), "created": len(new), "updated": len(changed)})
     return len(new), len(changed)

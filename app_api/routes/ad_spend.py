@@ -143,9 +143,8 @@ def import_ad_spend(
     except csv.Error as exc:
         raise APIError(422, "invalid", f"the CSV cannot be read: {exc}") from None
     # All or nothing: _parse_csv refused the file if any row is invalid (docs/security.md).
-    created, updated = upsert_spend(ctx.db.session, ctx.org_id, (r.model_dump() for r in rows))
-    ctx.audit("ad_spend.imported", "ad_spend", None, None,
-              {"rows": len(rows), "created": created, "updated": updated})
+    created, updated = upsert_spend(ctx.db.session, ctx.org_id, (r.model_dump() for r in rows),
+                                    actor=ctx.actor)
     ctx.db.commit()
     return {"created": created, "updated": updated}
 

@@ -10,22 +10,20 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session
 
-from app_api.auth import sessions
+from app_api.auth import accounts, sessions
 from app_api.auth.hashgate import HashSlot
 from app_api.auth.login import check_current_password, check_login
 from app_api.auth.passwords import (
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
-    hash_password,
     needs_rehash,
 )
 from app_api.deps import Authenticated, SessionDep, State, StateDep, client_ip
 from app_api.errors import APIError
 from app_api.schemas import Email, In, OrganizationOut, Slug, UserOut
-from kernel.metadata.audit import Actor, hash_ip, record
+from kernel.metadata.audit import Actor, hash_ip
 from kernel.metadata.enums import ActorType
 from kernel.metadata.models import Organization, User
-from kernel.metadata.types import utcnow
 from kernel.settings import Environment
 
 router = APIRouter(prefix="/v1", tags=["auth"])
@@ -76,12 +74,9 @@ def _authenticate(body: LoginIn, request: Request, state: State,
     ip = client_ip(request)
     user, org = check_login(session, state.login_throttle, ip, body.email, body.password,
                             body.organization)
-    user.last_login_at = utcnow()
-    if user.password_hash and needs_rehash(user.password_hash):
-        user.password_hash = hash_password(body.password)
-    record(session, org_id=org.id, actor=Actor(user.id, ActorType.USER,
+    accounts.record_login(session, user, Actor(user.id, ActorType.USER,
                                                hash_ip(ip, state.settings.secret_key)),
-           action="auth.login", resource_type="user", resource_id=user.id)
+                          body.password, needs_rehash(user.password_hash or ""))
     session.commit()
     return user, org
 
@@ -148,7 +143,6 @@ def change_password(_slot: HashSlot, body: PasswordIn, ctx: Authenticated, reque
     if user is None:
         raise APIError(400, "bad_request", "only people have passwords; API keys do not")
     check_current_password(state.login_throttle, client_ip(request), user, body.current_password)
-    user.password_hash = hash_password(body.new_password)
-    ctx.audit("user.password_changed", "user", user.id)
+    accounts.set_password(ctx.db.session, user, ctx.actor, body.new_password)
     ctx.db.commit()
     return Response(status_code=204)

@@ -72,12 +72,9 @@ def upload_knowledge(
     try:
         doc = add_document(ctx.db.session, ctx.org_id, body, filename=filename, title=title,
                            created_by=ctx.principal.actor if ctx.principal.actor_type == "user"
-                           else None, settings=ctx.settings)
+                           else None, settings=ctx.settings, actor=ctx.actor)
     except KnowledgeError as exc:
         raise APIError(422, "invalid", str(exc)) from None
-    ctx.db.flush()
-    ctx.audit("knowledge.uploaded", "knowledge_document", doc.id, None,
-              {"title": doc.title, "sha256": doc.sha256, "passages": doc.passage_count})
     ctx.db.commit()
     return doc
 
@@ -91,8 +88,7 @@ def list_knowledge(ctx: PermRead) -> Any:
 @router.delete(KNOWLEDGE_PATH + "/{knowledge_id}", status_code=204)
 def delete_knowledge(knowledge_id: PathId, ctx: PermWrite) -> Response:
     """Remove a reference document and its passages."""
-    if not delete_document(ctx.db.session, ctx.org_id, knowledge_id):
+    if not delete_document(ctx.db.session, ctx.org_id, knowledge_id, actor=ctx.actor):
         raise not_found("knowledge document", knowledge_id)
-    ctx.audit("knowledge.deleted", "knowledge_document", knowledge_id)
     ctx.db.commit()
     return Response(status_code=204)

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from content.quality.text import sentences, words
+from kernel.metadata.audit import Actor, record
 from kernel.metadata.models import KnowledgeDocument, KnowledgePassage
 from kernel.settings import Settings
 
@@ -250,8 +251,10 @@ def chunk(blocks: list[tuple[str, str]], size: int = PASSAGE_WORDS) -> list[tupl
 
 def add_document(session: Session, org_id: str, data: bytes, *, filename: str = "",
                  title: str | None = None, created_by: str | None = None,
-                 settings: Settings | None = None) -> KnowledgeDocument:
-    """Store an upload and its passages (flushes; the caller commits).
+                 settings: Settings | None = None,
+                 actor: Actor | None = None) -> KnowledgeDocument:
+    """Store an upload and its passages (flushes; the caller commits); with ``actor`` the
+    upload is audited.
 
     The same bytes uploaded twice by one organization return the first document.
 
@@ -281,6 +284,10 @@ def add_document(session: Session, org_id: str, data: bytes, *, filename: str = 
     )
     session.add(doc)
     session.flush()
+    if actor is not None:
+        record(session, org_id=org_id, actor=actor, action="knowledge.uploaded",
+               resource_type="knowledge_document", resource_id=doc.id,
+               after={"title": doc.title, "sha256": doc.sha256, "passages": doc.passage_count})
     return doc
 
 
@@ -290,12 +297,17 @@ def list_documents(session: Session, org_id: str) -> list[KnowledgeDocument]:
         KnowledgeDocument.org_id == org_id).order_by(KnowledgeDocument.created_at.desc())))
 
 
-def delete_document(session: Session, org_id: str, document_id: str) -> bool:
-    """Delete one of the organization's documents and its passages; False when not found."""
+def delete_document(session: Session, org_id: str, document_id: str,
+                    actor: Actor | None = None) -> bool:
+    """Delete one of the organization's documents and its passages (audited with
+    ``actor``); False when not found."""
     doc = session.scalars(sa.select(KnowledgeDocument).where(
         KnowledgeDocument.org_id == org_id, KnowledgeDocument.id == document_id)).first()
     if doc is None:
         return False
     session.delete(doc)
     session.flush()
+    if actor is not None:
+        record(session, org_id=org_id, actor=actor, action="knowledge.deleted",
+               resource_type="knowledge_document", resource_id=document_id)
     return True

@@ -13,6 +13,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from kernel.metadata.audit import Actor, record
 from kernel.metadata.models import MailMessage, MailSuppression
 from kernel.metadata.signals import CommitSignal
 from kernel.metadata.types import utcnow
@@ -55,9 +56,11 @@ def suppression(session: Session, org_id: str, email: str) -> str | None:
         MailSuppression.org_id == org_id, MailSuppression.email == email.strip().lower()))
 
 
-def suppress(session: Session, org_id: str, email: str, reason: str) -> None:
+def suppress(session: Session, org_id: str, email: str, reason: str,
+             actor: Actor | None = None) -> None:
     """Put ``email`` on the organization's suppression list (idempotent; a bounce or
-    complaint overrides an unsubscribe, never the other way round)."""
+    complaint overrides an unsubscribe, never the other way round). With ``actor`` (a
+    person or key reporting it through the API) the change is audited, without the address."""
     if reason not in SUPPRESSION_REASONS:
         raise ValueError(f"unknown suppression reason {reason!r}")
     row = session.scalar(sa.select(MailSuppression).where(
@@ -67,6 +70,9 @@ def suppress(session: Session, org_id: str, email: str, reason: str) -> None:
     elif reason != "unsubscribed":
         row.reason = reason
     session.flush()
+    if actor is not None:
+        record(session, org_id=org_id, actor=actor, action="mail_suppression.created",
+               resource_type="mail_suppression", resource_id=None, after={"reason": reason})
 
 
 def lift_unsubscribe(session: Session, org_id: str, email: str) -> None:

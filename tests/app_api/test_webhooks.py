@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from standardwebhooks.webhooks import Webhook
 
+from content.document import make_brief
+from content.offline import generate
 from kernel.metadata.enums import DeliveryStatus
 from kernel.metadata.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from kernel.metadata.types import utcnow
@@ -71,6 +73,11 @@ def _endpoint(client: TestClient, org: Org, url: str, **extra: object) -> dict[s
 
 def _publish(client: TestClient, org: Org) -> str:
     mid = org.ids["magnet_id"]
+    # a document that passes the quality gate in front of submit and publish
+    document = generate(make_brief("ebook", "webhook delivery for growth teams", "saas"))
+    r = client.patch(f"/v1/magnets/{mid}", headers=org.auth("editor"),
+                     json={"content": document.model_dump(mode="json")})
+    assert r.status_code == 200, r.text
     for action, role in (("submit", "editor"), ("approve", "admin"), ("publish", "editor")):
         assert client.post(f"/v1/magnets/{mid}/{action}", headers=org.auth(role)).status_code == 200
     return mid

@@ -21,7 +21,9 @@ from tests.app_api.world import build_world
 OLD_CONSTANT = "dev-secret-change-me"
 
 
-def test_development_secret_is_random_per_data_directory(tmp_path: Path) -> None:
+def test_development_secret_is_random_per_data_directory(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LODESTONE_SECRET_KEY", raising=False)  # a session fixture may set it
     one = load_settings(data_dir=tmp_path / "one", env="development")
     again = load_settings(data_dir=tmp_path / "one", env="development")
     two = load_settings(data_dir=tmp_path / "two", env="development")
