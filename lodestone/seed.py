@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session, sessionmaker
 
+from content.document import make_brief
+from content.offline import generate
 from kernel.metadata.enums import ExperimentStatus, MagnetStatus, MagnetType, Role
 from kernel.metadata.models import (
     ApiKey,
@@ -27,6 +29,23 @@ from kernel.permissions import ALL_PERMISSIONS
 
 DEMO_PASSWORD = "lodestone-demo"
 
+
+#: The landing-page copy of the demo ebook's variants (the headline is what they test).
+EBOOK_PAGE = {
+    "subheadline": "A practical, step-by-step playbook for B2B SaaS teams: from the first "
+                   "visit to a paying customer, with the numbers to watch at each step.",
+    "benefits": ["Find the three leaks in your trial funnel in an afternoon",
+                 "Onboarding emails that bring users back on day 2, 7 and 30",
+                 "A pricing-page checklist used by 40+ growth teams",
+                 "Worksheets to estimate the payback of every experiment"],
+}
+
+
+def _document(type_: str, topic: str, title: str) -> dict[str, object]:
+    """A real document (the offline generator's) so the demo magnets build and pass the
+    quality gate."""
+    doc = generate(make_brief(type_, topic, "saas"))
+    return {**doc.model_dump(mode="json"), "title": title}
 
 @dataclass
 class SeededMagnet:
@@ -102,22 +121,23 @@ def seed_org(
             ebook = LeadMagnet(
                 org_id=org.id, name="The SaaS Growth Playbook", slug="saas-growth-playbook",
                 type=MagnetType.EBOOK, status=MagnetStatus.PUBLISHED, lead_value=40.0,
-                content={"title": "The SaaS Growth Playbook", "chapters": 6},
+                content=_document("ebook", "SaaS growth", "The SaaS Growth Playbook"),
                 design={"primary_color": "#1d4ed8"}, published_at=dt.datetime.now(dt.UTC),
             )
             checklist = LeadMagnet(
                 org_id=org.id, name="Product Launch Checklist", slug="launch-checklist",
                 type=MagnetType.CHECKLIST, status=MagnetStatus.PUBLISHED, lead_value=25.0,
-                content={"title": "Product Launch Checklist", "items": 24},
+                content=_document("checklist", "product launches", "Product Launch Checklist"),
                 design={"primary_color": "#059669"}, published_at=dt.datetime.now(dt.UTC),
             )
             s.add_all([ebook, checklist])
             s.flush()
             s.add_all([
                 MagnetVariant(org_id=org.id, magnet_id=ebook.id, key="A", name="Control headline",
-                              is_control=True, content={"headline": "Grow your SaaS"}),
+                              is_control=True, content={"headline": "Grow your SaaS", **EBOOK_PAGE}),
                 MagnetVariant(org_id=org.id, magnet_id=ebook.id, key="B", name="Benefit headline",
-                              content={"headline": "Double your trial sign-ups in 30 days"}),
+                              content={"headline": "Double your trial sign-ups in 30 days",
+                                       **EBOOK_PAGE}),
             ])
             s.add(Experiment(
                 org_id=org.id, magnet_id=ebook.id, key=f"{slug}-ebook-headline",

@@ -127,7 +127,8 @@ def page_content(magnet: LeadMagnet, variant_key: str) -> PageContent:
                           or merged.get("description") or "", 400),
         benefits=[_text(b, 200) for b in benefits if _text(b, 200)][:8]
         if isinstance(benefits, list) else [],
-        cta=_text(merged.get("cta") or "Send me the free copy", 60),
+        # a string only: a document's "cta" is its closing call-to-action block, not the button
+        cta=_text(merged.get("cta"), 60) or "Send me the free copy",
         social_proof=_text(merged.get("social_proof") or "", 200),
         fields=fields[:MAX_FIELDS],
         consents=consents or [dict(c) for c in DEFAULT_CONSENTS],
