@@ -12,9 +12,10 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from content.document import Industry, MagnetType
+if TYPE_CHECKING:  # imported by the commands themselves: `lodestone --help` stays fast
+    from content.document import Industry, MagnetType
 
 EXIT_USAGE = 2
 
@@ -54,6 +55,7 @@ def _fail(message: str) -> int:
 
 
 def _choice(value: str, enum: type[MagnetType] | type[Industry]) -> Any:
+
     try:
         return enum(value)
     except ValueError:
@@ -67,6 +69,8 @@ def _quiet() -> None:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
+    from content.document import Industry, MagnetType
+
     _quiet()
     from content.brand import BrandError, load_brand
     from content.build import BuildError, build
@@ -105,6 +109,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_templates(args: argparse.Namespace) -> int:
+    from content.document import Industry, MagnetType
     from content.library import list_templates
 
     if args.type and _choice(args.type, MagnetType) is None:
