@@ -60,8 +60,17 @@ def placeholder(magnet: LeadMagnet) -> Deliverable:
                        True)
 
 
+def delivery_name(session: Session, magnet: LeadMagnet) -> tuple[str, bool]:
+    """(file name, is it the placeholder) of what a download serves now, without reading the
+    file: for the pages that only show the name."""
+    found = artifact_for(session, magnet)
+    if found is None:
+        return placeholder(magnet).filename, True
+    return _safe_name(found.name), False
+
+
 def deliverable(session: Session, magnet: LeadMagnet, settings: Settings) -> Deliverable:
-    """What a download of ``magnet`` serves now."""
+    """What a download of ``magnet`` serves now, its bytes read from the artifact store."""
     found = artifact_for(session, magnet)
     if found is None:
         return placeholder(magnet)

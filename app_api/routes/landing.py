@@ -21,7 +21,7 @@ from kernel.errors import DomainError, NotFoundError
 from kernel.metadata.enums import ConsentMode
 from kernel.metadata.models import LeadMagnet, Organization
 from publishing import tokens
-from publishing.delivery import deliverable, has_artifact
+from publishing.delivery import delivery_name, has_artifact
 from publishing.embed import allowed_origin, site_origins
 from publishing.events import event_row, utm_of
 from publishing.landing import (
@@ -256,10 +256,10 @@ def thanks(org_slug: str, magnet_slug: str, pub: PublicDep, s: str = "pending",
             ctx: dict[str, Any] = {}
             if state == "confirmed" and d:
                 tokens.verify(pub.settings.secret_key, "download", d)
-                ctx = {"download_url": f"{links.base}/d/{d}",
-                       "filename": deliverable(db.session, magnet, pub.settings).filename,
+                filename, is_placeholder = delivery_name(db.session, magnet)
+                ctx = {"download_url": f"{links.base}/d/{d}", "filename": filename,
                        "ttl_hours": pub.settings.download_link_ttl_hours,
-                       "placeholder": not has_artifact(db.session, magnet)}
+                       "placeholder": is_placeholder}
             title = "Check your inbox" if state == "pending" else "Thank you"
             return message_page(200, title, MESSAGES[state], org=org,
                             back_url=links.landing(org.slug, magnet.slug), **ctx)

@@ -9,11 +9,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app_api.pages import message_page
 from app_api.public import Public, PublicDep
+from app_api.tenancy import TenantSession
 from kernel.errors import DomainError, NotFoundError
 from kernel.metadata.models import Lead, LeadMagnet
 from leads.service import confirm_lead
 from publishing import tokens
-from publishing.delivery import deliverable
+from publishing.delivery import deliverable, delivery_name
 from publishing.events import event_row, utm_of
 from publishing.landing import live_experiment
 from publishing.links import lead_ref
@@ -36,6 +37,17 @@ def _link_refusal(exc: DomainError) -> HTMLResponse:
     return message_page(400, "This link does not work", exc.message)
 
 
+def _lead_and_magnet(db: TenantSession, lead_id: str) -> tuple[Lead, LeadMagnet]:
+    """The link's lead and its magnet in the link's organization, or NotFoundError."""
+    lead = db.get(Lead, lead_id)
+    if lead is None:
+        raise NotFoundError("lead", lead_id)
+    magnet = db.get(LeadMagnet, lead.magnet_id)
+    if magnet is None:
+        raise NotFoundError("magnet", lead.magnet_id)
+    return lead, magnet
+
+
 @router.get("/c/{token}")
 def confirm(token: str, request: Request, pub: PublicDep) -> Response:
     """One click: confirm the address and deliver the magnet on the same page."""
@@ -43,15 +55,10 @@ def confirm(token: str, request: Request, pub: PublicDep) -> Response:
     try:
         org_id, lead_id = _lead_from(pub, "confirm", token)
         with pub.org_by_id(org_id) as (org, db):
-            lead = db.get(Lead, lead_id)
-            if lead is None:
-                raise NotFoundError("lead", lead_id)
-            magnet = db.get(LeadMagnet, lead.magnet_id)
-            if magnet is None:
-                raise NotFoundError("magnet", lead.magnet_id)
+            lead, magnet = _lead_and_magnet(db, lead_id)
             changed = confirm_lead(db.session, lead, ACTOR)
             download = links.download(lead)
-            file = deliverable(db.session, magnet, pub.settings)
+            filename, is_placeholder = delivery_name(db.session, magnet)
             experiment = live_experiment(db.session, magnet)
             db.commit()
             title = str((magnet.content or {}).get("title") or magnet.name)
@@ -61,7 +68,7 @@ def confirm(token: str, request: Request, pub: PublicDep) -> Response:
                 200, "You're confirmed: here is your download",
                 f"Thank you{', ' + lead.name if lead.name else ''}. Your copy of {title} "
                 "is downloading; if it does not start, use the button.", org=org,
-                download_url=download, filename=file.filename, placeholder=file.placeholder,
+                download_url=download, filename=filename, placeholder=is_placeholder,
                 ttl_hours=pub.settings.download_link_ttl_hours, auto_download=download)
     except DomainError as exc:
         return _link_refusal(exc)
@@ -80,12 +87,7 @@ def download(token: str, request: Request, pub: PublicDep) -> Response:
     try:
         org_id, lead_id = _lead_from(pub, "download", token)
         with pub.org_by_id(org_id) as (_org, db):
-            lead = db.get(Lead, lead_id)
-            if lead is None:
-                raise NotFoundError("lead", lead_id)
-            magnet = db.get(LeadMagnet, lead.magnet_id)
-            if magnet is None:
-                raise NotFoundError("magnet", lead.magnet_id)
+            lead, magnet = _lead_and_magnet(db, lead_id)
             file = deliverable(db.session, magnet, pub.settings)
             visitor, variant = lead.visitor_id or "", lead.variant or ""
             site_id, magnet_id = magnet.site_id or "", magnet.id

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from content.artifacts import ArtifactStore
 from kernel.metadata.enums import MagnetType
 from kernel.metadata.models import Artifact, Build, Job, LeadMagnet, Organization
-from publishing.delivery import deliverable, has_artifact
+from publishing.delivery import deliverable, delivery_name, has_artifact
 from tests.helpers import make_settings
 
 
@@ -41,6 +41,7 @@ def test_the_newest_builds_pdf_is_delivered(domain_session: Session, tmp_path: P
     domain_session.flush()
     waiting = deliverable(domain_session, magnet, settings)
     assert waiting.placeholder and waiting.filename == "guide.txt"
+    assert delivery_name(domain_session, magnet) == ("guide.txt", True)
     assert not has_artifact(domain_session, magnet)
     _build(domain_session, magnet, store, {"guide.html": ("text/html", b"<p>old</p>"),
                                            "guide.pdf": ("application/pdf", b"%PDF-old")})
@@ -51,3 +52,4 @@ def test_the_newest_builds_pdf_is_delivered(domain_session: Session, tmp_path: P
     assert (got.filename, got.media_type, got.body, got.placeholder) == (
         "guide.pdf", "application/pdf", b"%PDF-new", False)
     assert has_artifact(domain_session, magnet)
+    assert delivery_name(domain_session, magnet) == ("guide.pdf", False)  # no bytes read
