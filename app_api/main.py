@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from app_api.deps import State, route_permission
 from app_api.docs_assets import install_docs
-from app_api.errors import install_error_handlers
+from app_api.errors import document_errors, install_error_handlers
 from app_api.json_guard import JsonGuardMiddleware
 from app_api.limits import BodyLimitMiddleware
 from app_api.observability import install_observability
@@ -211,6 +211,7 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     install_docs(app)
     check_route_permissions(app)
     document_permissions(app)
+    document_errors(app)
     return app
 
 
