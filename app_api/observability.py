@@ -21,9 +21,12 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kernel.logs import REQUEST_SCOPE, get_logger
+from kernel.telemetry import API_LATENCY, API_REQUESTS
 
 log = get_logger("lodestone.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+#: Methods kept as metric labels; anything else is counted as OTHER (bounded labels).
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def route_template(app: Any, scope: Scope) -> str:
@@ -65,8 +68,13 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.info("request", method=scope["method"], route=route_template(self.root, scope),
-                     status=status, duration_ms=round((time.perf_counter() - started) * 1000, 1))
+            seconds = time.perf_counter() - started
+            route = route_template(self.root, scope)
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            API_REQUESTS.labels(method, route, str(status)).inc()
+            API_LATENCY.labels(method, route).observe(seconds)
+            log.info("request", method=scope["method"], route=route, status=status,
+                     duration_ms=round(seconds * 1000, 1))
             REQUEST_SCOPE.reset(scope_token)
             structlog.contextvars.reset_contextvars(**tokens)
 

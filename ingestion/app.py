@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.types import ASGIApp
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingestion.collector import Collector
 from kernel.metadata.db import make_engine, make_session_factory
 from kernel.settings import Settings, get_settings
+from kernel.telemetry import metrics_refusal
 from kernel.warehouse import open_warehouse
 
 
@@ -30,4 +32,20 @@ def create_collector_app(settings: Settings | None = None) -> ASGIApp:
 
     app = Starlette(routes=collector.routes(), lifespan=lifespan)
     app.state.collector = collector
-    return collector.asgi(app)
+    return guard_metrics(collector.asgi(app), settings.metrics_token)
+
+
+def guard_metrics(app: ASGIApp, token: str) -> ASGIApp:
+    """Refuse ``GET /metrics`` without the token (or, without one, from another machine)."""
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/metrics":
+            why = metrics_refusal(token, dict(scope["headers"]), scope.get("client"))
+            if why:
+                body = {"error": {"code": "unauthorized" if token else "forbidden",
+                                  "message": why, "details": []}}
+                await JSONResponse(body, 401 if token else 403)(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return guarded
