@@ -58,6 +58,7 @@ from kernel.metadata import outbox
 from kernel.metadata.db import make_engine, make_session_factory
 from kernel.settings import Settings, get_settings
 from kernel.telemetry import instrument_pool
+from kernel.tracing import configure_tracing, trace_engine
 from kernel.warehouse import open_warehouse
 from publishing.campaigns import queue_due_campaigns
 from publishing.mail.sender import make_signer, make_transport
@@ -139,6 +140,8 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     settings = settings or get_settings()
     engine = make_engine(settings.resolved_metadata_url)
     instrument_pool(engine)
+    if configure_tracing(settings, "lodestone-api"):
+        trace_engine(engine)
     state = State(settings, make_session_factory(engine))
     stored_state = CollectorRegistry(auto_describe=True)
     stored_state.register(StoredState(state.sessions, lambda: open_warehouse(settings)))

@@ -17,11 +17,14 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from opentelemetry.trace import SpanKind, StatusCode
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kernel.logs import REQUEST_SCOPE, get_logger
 from kernel.telemetry import API_LATENCY, API_REQUESTS
+from kernel.tracing import enabled as tracing_enabled
+from kernel.tracing import tracer
 
 log = get_logger("lodestone.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -79,6 +82,40 @@ class RequestContextMiddleware:
             structlog.contextvars.reset_contextvars(**tokens)
 
 
+class TracingMiddleware:
+    """One server span per request, named by the route template; DB spans nest under it."""
+
+    def __init__(self, app: ASGIApp, root: Any) -> None:
+        self.app = app
+        self.root = root
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        with tracer().start_as_current_span(scope["method"], kind=SpanKind.SERVER) as span:
+            try:
+                await self.app(scope, receive, send_status)
+            finally:
+                route = route_template(self.root, scope)
+                span.update_name(f"{scope['method']} {route}")
+                span.set_attribute("http.request.method", scope["method"])
+                span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    span.set_status(StatusCode.ERROR)
+
+
 def install_observability(app: FastAPI) -> None:
-    """Request ids and per-request log lines for ``app``."""
+    """Request ids, per-request log lines and metrics for ``app``; spans if tracing is on."""
+    if tracing_enabled():
+        app.add_middleware(TracingMiddleware, root=app)
     app.add_middleware(RequestContextMiddleware, root=app)

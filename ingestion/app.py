@@ -13,11 +13,13 @@ from ingestion.collector import Collector
 from kernel.metadata.db import make_engine, make_session_factory
 from kernel.settings import Settings, get_settings
 from kernel.telemetry import metrics_refusal
+from kernel.tracing import configure_tracing
 from kernel.warehouse import open_warehouse
 
 
 def create_collector_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or get_settings()
+    configure_tracing(settings, "lodestone-collector")  # the shipper's spans
     engine = make_engine(settings.resolved_metadata_url)
     collector = Collector(settings, make_session_factory(engine), lambda: open_warehouse(settings))
 
