@@ -59,6 +59,10 @@ def report_run_failures(context: RunFailureSensorContext) -> None:
                   reason=(context.failure_event.message or "")[:500], retry="next tick")
     for step in steps:
         data = step.step_failure_data
-        reason = data.error.message.strip() if data and data.error else step.message or ""
+        error = data.error if data else None
+        if error is not None and error.cause is not None:  # the asset's own error, not
+            error = error.cause                           # Dagster's "error in op" wrapper
+        reason = (f"{error.cls_name}: {error.message.strip()}" if error is not None
+                  else step.message or "")
         log.error("automation_failed", kind="run", name=job, assets=[step.step_key],
                   reason=reason[:500], retry="next tick")
