@@ -22,8 +22,8 @@ def run_server(target: str, host: str | None, port: int | None, workers: int, se
     port = port or settings.api_port
     if (settings.env is Environment.production and not settings.metrics_token
             and not is_loopback(host)):
-        raise SystemExit(f"refusing to serve /metrics unprotected on {host}: set "
-                         "LODESTONE_METRICS_TOKEN (Prometheus sends it as a bearer token)")
+        raise SystemExit(f"refusing to serve /metrics unprotected on {host}: set the "
+                         "token Prometheus sends as a bearer token, LODESTONE_METRICS_TOKEN")
     if server not in SERVERS:
         raise ValueError(f"unknown server {server!r}; expected one of {SERVERS}")
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
