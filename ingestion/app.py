@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingestion.collector import Collector
+from ingestion.intake import error
 from kernel.metadata.db import make_engine, make_session_factory
 from kernel.settings import Settings, get_settings
 from kernel.telemetry import metrics_refusal
@@ -44,9 +44,8 @@ def guard_metrics(app: ASGIApp, token: str) -> ASGIApp:
         if scope["type"] == "http" and scope["path"] == "/metrics":
             why = metrics_refusal(token, dict(scope["headers"]), scope.get("client"))
             if why:
-                body = {"error": {"code": "unauthorized" if token else "forbidden",
-                                  "message": why, "details": []}}
-                await JSONResponse(body, 401 if token else 403)(scope, receive, send)
+                refusal = error(401, "unauthorized", why) if token else error(403, "forbidden", why)
+                await refusal(scope, receive, send)
                 return
         await app(scope, receive, send)
 

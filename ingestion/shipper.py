@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingestion.frames import read_table
 from opentelemetry.trace import Span
 
+from ingestion.frames import read_table
 from kernel.tracing import tracer
 from kernel.warehouse import Warehouse, WarehouseError
 

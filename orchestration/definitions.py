@@ -11,6 +11,7 @@ from dagster import (
     load_assets_from_modules,
 )
 
+from orchestration.alerts import report_run_failures
 from orchestration.assets import attribution, engagement, experiments, metrics, roi, sessions
 from orchestration.automation import (
     analytics_hourly,
@@ -18,7 +19,6 @@ from orchestration.automation import (
     refresh_metrics_on_new_events,
     rollup_after_daily,
 )
-from orchestration.alerts import report_run_failures
 from orchestration.checks import rows_checks
 from orchestration.jobs import (
     analytics_cycle,
