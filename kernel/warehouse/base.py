@@ -92,7 +92,8 @@ class Warehouse(ABC):
         rows = self.query("SELECT table AS name, toUnixTimestamp(max(modification_time)) AS t "
                           "FROM system.parts WHERE database = currentDatabase() AND active "
                           "GROUP BY table")
-        return {str(r["name"]): float(r["t"]) for r in rows if r["name"] != "events"}
+        return {str(r["name"]): float(r["t"]) for r in rows if r["name"] != "events"
+                and "__staging_" not in r["name"] and "__new_" not in r["name"]}
 
     @abstractmethod
     def has_model(self, name: str) -> bool:

@@ -4,6 +4,7 @@ webhook outbox and delivery outcomes, the job queue, asset freshness; the token 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from kernel.settings import Environment
 from kernel.warehouse.lake_backend import LakeWarehouse
 from lodestone.server import run_server
 from lodestone.services import init_storage
-from tests.helpers import free_port, make_settings, running_server, wait_for
+from tests.helpers import ROOT, free_port, make_settings, running_server, wait_for
 
 TOKEN = "scrape-me-0123456789"
 
@@ -117,3 +118,12 @@ def test_production_refuses_unprotected_metrics_on_a_public_address(
             run_server("app_api.asgi:app", "0.0.0.0", free_port(), 1, "uvicorn")
     finally:
         get_settings.cache_clear()
+
+
+def test_every_metric_is_documented() -> None:
+    sources = ["kernel/telemetry.py", "app_api/prometheus.py"]
+    names = {n for src in sources
+             for n in re.findall(r'"(lodestone_[a-z_]+)"', (ROOT / src).read_text())}
+    assert len(names) >= 12, names
+    doc = (ROOT / "docs" / "operations.md").read_text()
+    assert not {n for n in names if f"`{n}`" not in doc}
