@@ -8,12 +8,26 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kernel.errors import DomainError
 
 log = logging.getLogger(__name__)
+
+
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Stable machine-readable code, e.g. `not_found`, `invalid`.")
+    message: str = Field(description="What went wrong, in words a person can act on.")
+    details: list[Any] = Field(description="More context: for `invalid`, one "
+                               "`{field, message}` per problem; often empty.")
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx and 5xx answer of the API."""
+
+    error: ErrorInfo
 
 
 class APIError(Exception):
@@ -108,3 +122,63 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _internal(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse(error_body("internal", "internal error; it has been logged"), 500)
+
+
+#: What each documented status means, as shown in OpenAPI.
+_DESCRIPTIONS = {
+    400: "Malformed request (the body is not JSON, or text holds a lone surrogate)",
+    401: "Not signed in: send `Authorization: Bearer <API key or session token>`",
+    403: "Signed in, but your role lacks the permission this operation requires",
+    404: "No such resource in your organization",
+    409: "Conflict with the current state (duplicate, wrong status, failed checks)",
+    413: "The body is larger than this operation accepts",
+    422: "A parameter or the body is invalid; `details` names each field",
+    429: "Too many requests; retry after the `Retry-After` header",
+}
+_WRITES = {"post", "put", "patch", "delete"}
+
+
+def _statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
+    """The 4xx answers an operation can give, from what it takes and who may call it."""
+    out = {int(s) for s in operation.get("responses", {}) if s.isdigit() and int(s) >= 400}
+    if operation.get("parameters") or operation.get("requestBody"):
+        out.add(422)
+    if "x-permission" in operation:
+        out |= {401, 403}
+    if "{" in path:
+        out.add(404)
+    if operation.get("requestBody"):
+        out |= {400, 413}
+    if method in _WRITES:
+        out.add(409)
+    return out
+
+
+def document_errors(app: FastAPI) -> None:
+    """Declare the real error body (:class:`ErrorResponse`) for every 4xx of every operation,
+    replacing FastAPI's default ``HTTPValidationError`` 422 schema."""
+    inner = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = inner()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        model = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(model.pop("$defs", {}))
+        components["ErrorResponse"] = model
+        ref = {"$ref": "#/components/schemas/ErrorResponse"}
+        for path, item in schema.get("paths", {}).items():
+            for method, operation in item.items():
+                responses = operation.setdefault("responses", {})
+                for status in sorted(_statuses(path, method, operation)):
+                    entry = responses.setdefault(str(status), {})
+                    entry["description"] = _DESCRIPTIONS.get(status, entry.get("description")
+                                                             or "Error")
+                    entry["content"] = {"application/json": {"schema": ref}}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

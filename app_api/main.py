@@ -10,13 +10,15 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
+from prometheus_client import CollectorRegistry
 
 from app_api.deps import State, route_permission
 from app_api.docs_assets import install_docs
-from app_api.errors import install_error_handlers
+from app_api.errors import document_errors, install_error_handlers
 from app_api.json_guard import JsonGuardMiddleware
 from app_api.limits import BodyLimitMiddleware
 from app_api.observability import install_observability
+from app_api.prometheus import StoredState, metrics_endpoint
 from app_api.routes import (
     ad_spend,
     api_keys,
@@ -55,6 +57,8 @@ from jobs.worker import BackgroundWorker as JobWorker
 from kernel.metadata import outbox
 from kernel.metadata.db import make_engine, make_session_factory
 from kernel.settings import Settings, get_settings
+from kernel.telemetry import instrument_pool
+from kernel.tracing import configure_tracing, trace_engine
 from kernel.warehouse import open_warehouse
 from publishing.campaigns import queue_due_campaigns
 from publishing.mail.sender import make_signer, make_transport
@@ -135,7 +139,12 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     """
     settings = settings or get_settings()
     engine = make_engine(settings.resolved_metadata_url)
+    instrument_pool(engine)
+    if configure_tracing(settings, "lodestone-api"):
+        trace_engine(engine)
     state = State(settings, make_session_factory(engine))
+    stored_state = CollectorRegistry(auto_describe=True)
+    stored_state.register(StoredState(state.sessions, lambda: open_warehouse(settings)))
     collector = Collector(settings, state.sessions, lambda: open_warehouse(settings))
     run_worker = settings.webhooks_worker if webhook_worker is None else webhook_worker
     worker = BackgroundWorker(
@@ -196,6 +205,9 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     for module in ROUTERS:
         app.include_router(module.router)
     app.include_router(ad_spend.upload_router)
+    # before the collector's own /metrics: the same metrics plus the product's, guarded
+    app.add_route("/metrics", metrics_endpoint(settings, stored_state), methods=["GET"],
+                  include_in_schema=False)
     app.add_middleware(JsonGuardMiddleware, exclude={"/v1/events"})  # inside the body limit
     app.add_middleware(BodyLimitMiddleware, limit=settings.api_max_body_bytes,
                        overrides={"/v1/ad-spend/import": settings.api_upload_max_bytes,
@@ -211,6 +223,7 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     install_docs(app)
     check_route_permissions(app)
     document_permissions(app)
+    document_errors(app)
     return app
 
 

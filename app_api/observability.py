@@ -17,13 +17,19 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from opentelemetry.trace import SpanKind, StatusCode
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kernel.logs import REQUEST_SCOPE, get_logger
+from kernel.telemetry import API_LATENCY, API_REQUESTS
+from kernel.tracing import enabled as tracing_enabled
+from kernel.tracing import tracer
 
 log = get_logger("lodestone.api")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+#: Methods kept as metric labels; anything else is counted as OTHER (bounded labels).
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def route_template(app: Any, scope: Scope) -> str:
@@ -65,12 +71,51 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.info("request", method=scope["method"], route=route_template(self.root, scope),
-                     status=status, duration_ms=round((time.perf_counter() - started) * 1000, 1))
+            seconds = time.perf_counter() - started
+            route = route_template(self.root, scope)
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            API_REQUESTS.labels(method, route, str(status)).inc()
+            API_LATENCY.labels(method, route).observe(seconds)
+            log.info("request", method=scope["method"], route=route, status=status,
+                     duration_ms=round(seconds * 1000, 1))
             REQUEST_SCOPE.reset(scope_token)
             structlog.contextvars.reset_contextvars(**tokens)
 
 
+class TracingMiddleware:
+    """One server span per request, named by the route template; DB spans nest under it."""
+
+    def __init__(self, app: ASGIApp, root: Any) -> None:
+        self.app = app
+        self.root = root
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        with tracer().start_as_current_span(scope["method"], kind=SpanKind.SERVER) as span:
+            try:
+                await self.app(scope, receive, send_status)
+            finally:
+                route = route_template(self.root, scope)
+                span.update_name(f"{scope['method']} {route}")
+                span.set_attribute("http.request.method", scope["method"])
+                span.set_attribute("http.route", route)
+                span.set_attribute("http.response.status_code", status)
+                if status >= 500:
+                    span.set_status(StatusCode.ERROR)
+
+
 def install_observability(app: FastAPI) -> None:
-    """Request ids and per-request log lines for ``app``."""
+    """Request ids, per-request log lines and metrics for ``app``; spans if tracing is on."""
+    if tracing_enabled():
+        app.add_middleware(TracingMiddleware, root=app)
     app.add_middleware(RequestContextMiddleware, root=app)

@@ -21,6 +21,7 @@ from experiments.readout import read_metrics
 from kernel.metadata.audit import Actor
 from kernel.metadata.enums import ExperimentStatus
 from kernel.metadata.models import Experiment
+from kernel.telemetry import PROMOTION_DECISIONS
 from kernel.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def promotion_round(wh: Warehouse, session: Session, now: dt.datetime | None = N
             exp.decision = {"promote": False, "winner": None, "reasons": [f"evaluation failed: {exc}"],
                             "evaluated_at": now.isoformat()}
             session.commit()
+            PROMOTION_DECISIONS.labels("error").inc()
             outcomes.append(Outcome(exp.org_id, exp.key, False, None, [str(exc)]))
             continue
         if decision.promote and decision.winner:
@@ -69,6 +71,8 @@ def promotion_round(wh: Warehouse, session: Session, now: dt.datetime | None = N
         else:
             exp.decision = decision.to_dict()
         session.commit()
+        promoted = bool(decision.promote and decision.winner)
+        PROMOTION_DECISIONS.labels("promoted" if promoted else "not_yet").inc()
         outcomes.append(Outcome(exp.org_id, exp.key, decision.promote, decision.winner,
                                 list(decision.reasons)))
     return outcomes

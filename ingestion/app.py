@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ingestion.collector import WARM_UA, Collector
+from ingestion.intake import error
 from kernel.metadata.db import make_engine, make_session_factory
 from kernel.settings import Settings, get_settings
+from kernel.telemetry import metrics_refusal
+from kernel.tracing import configure_tracing
 from kernel.warehouse import open_warehouse
 
 
@@ -34,6 +37,7 @@ def prefork() -> None:
 
 def create_collector_app(settings: Settings | None = None) -> ASGIApp:
     settings = settings or get_settings()
+    configure_tracing(settings, "lodestone-collector")  # the shipper's spans
     engine = make_engine(settings.resolved_metadata_url)
     collector = Collector(settings, make_session_factory(engine), lambda: open_warehouse(settings))
 
@@ -48,4 +52,19 @@ def create_collector_app(settings: Settings | None = None) -> ASGIApp:
 
     app = Starlette(routes=collector.routes(), lifespan=lifespan)
     app.state.collector = collector
-    return collector.asgi(app)
+    return guard_metrics(collector.asgi(app), settings.metrics_token)
+
+
+def guard_metrics(app: ASGIApp, token: str) -> ASGIApp:
+    """Refuse ``GET /metrics`` without the token (or, without one, from another machine)."""
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/metrics":
+            why = metrics_refusal(token, dict(scope["headers"]), scope.get("client"))
+            if why:
+                refusal = error(401, "unauthorized", why) if token else error(403, "forbidden", why)
+                await refusal(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return guarded

@@ -22,7 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from opentelemetry.trace import Span
+
 from ingestion.frames import read_table
+from kernel.tracing import tracer
 from kernel.warehouse import Warehouse, WarehouseError
 
 log = logging.getLogger(__name__)
@@ -91,15 +94,29 @@ class Shipper:
 
     # -- one slot ------------------------------------------------------------------------------
     def _ship_batch(self, slot: Path, intent: Path, token: str, names: list[str]) -> int:
+        # A no-op span unless tracing is on (kernel/tracing.py); one per batch, not per event.
+        with tracer().start_as_current_span("shipper.batch") as span:
+            span.set_attribute("spool.slot", slot.name)
+            span.set_attribute("spool.segments", len(names))
+            return self._ship_traced(slot, intent, token, names, span)
+
+    def _ship_traced(self, slot: Path, intent: Path, token: str, names: list[str],
+                     span: Span) -> int:
         paths = [slot / n for n in names]
         table = read_table(paths)
+        span.set_attribute("events", table.num_rows)
         if table.num_rows:
             try:
-                self._warehouse_or_connect().insert_events(table, token)
+                wh = self._warehouse_or_connect()
+                with tracer().start_as_current_span("warehouse.insert_events") as insert:
+                    insert.set_attribute("db.system", f"clickhouse ({wh.kind})")
+                    insert.set_attribute("events", table.num_rows)
+                    wh.insert_events(table, token)
             except WarehouseError as exc:
                 if exc.transient:
                     raise
                 self._quarantine(slot, intent, paths, exc)
+                span.set_attribute("quarantined", True)
                 return 0
         for p in paths:
             p.unlink(missing_ok=True)

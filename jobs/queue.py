@@ -152,3 +152,18 @@ def fail(sessions: sessionmaker[Session], job_id: str, worker: str, error: str, 
         status = job.status
         session.commit()
         return status
+
+
+def backlog(session: Session, now: dt.datetime | None = None) -> dict[str, tuple[int, float]]:
+    """Per kind, across organizations (for metrics): jobs waiting to run and the age in
+    seconds of the oldest one (queued since ``run_after``; a retry waits its back-off first)."""
+    now = now or utcnow()
+    rows = session.execute(
+        sa.select(Job.kind, sa.func.count(), sa.func.min(Job.run_after))
+        .where(Job.status == JobStatus.QUEUED).group_by(Job.kind)).all()
+    out = {}
+    for kind, n, oldest in rows:
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=dt.UTC)
+        out[str(kind)] = (int(n), max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
+    return out

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         "", description="API key the dashboards use without a sign-in (kiosk); empty: people sign in."
     )
     api_host: str = Field("127.0.0.1", description="Interface the API and collector bind to.")
+    metrics_token: str = Field(
+        "", description="Bearer token required on /metrics. Empty: only loopback clients may "
+        "scrape, and `serve` refuses a non-loopback address in production.")
+    otel_endpoint: str = Field(
+        "", description="OTLP/HTTP endpoint for OpenTelemetry traces (e.g. "
+        "http://127.0.0.1:4318); empty = tracing off.")
     api_port: int = Field(8000, ge=1, le=65535, description="Port of the API and collector.")
     dagster_port: int = Field(3000, ge=1, le=65535, description="Port of the Dagster webserver.")
     dashboard_port: int = Field(8501, ge=1, le=65535, description="Port of the Streamlit dashboards.")

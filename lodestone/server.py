@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from kernel.settings import get_settings
+from kernel.settings import Environment, get_settings
+from kernel.telemetry import is_loopback
 
 SERVERS = ("uvicorn", "granian")
 
@@ -26,6 +27,10 @@ def run_server(target: str, host: str | None, port: int | None, workers: int, se
     settings = get_settings()
     host = host or settings.api_host
     port = port or settings.api_port
+    if (settings.env is Environment.production and not settings.metrics_token
+            and not is_loopback(host)):
+        raise SystemExit(f"refusing to serve /metrics unprotected on {host}: set the "
+                         "token Prometheus sends as a bearer token, LODESTONE_METRICS_TOKEN")
     if server not in SERVERS:
         raise ValueError(f"unknown server {server!r}; expected one of {SERVERS}")
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

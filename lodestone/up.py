@@ -142,7 +142,14 @@ def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True)
         wh.close()
 
     env = settings_env(settings)
+    # One Prometheus directory for the API and the Dagster daemon: the API's /metrics also
+    # shows the daemon's counters (promotion decisions, failed schedule/sensor ticks).
+    prom = settings.data_path / "prometheus"
+    prom.mkdir(parents=True, exist_ok=True)
+    for stale in prom.glob("*.db"):
+        stale.unlink()
     env.update(
+        PROMETHEUS_MULTIPROC_DIR=str(prom),
         DAGSTER_HOME=str(dagster_home(settings)),
         DAGSTER_DISABLE_TELEMETRY="1",
         LODESTONE_API_URL=f"http://127.0.0.1:{settings.api_port}",

@@ -38,6 +38,7 @@ from dagster import (
 )
 
 from kernel.settings import get_settings
+from orchestration.alerts import alerting
 from orchestration.jobs import (
     analytics_cycle,
     analytics_daily,
@@ -68,6 +69,7 @@ def pending_runs(instance: DagsterInstance, job_name: str,
           default_status=DefaultScheduleStatus.RUNNING,
           description="Every hour, one run: today's partition (until 02:00 also yesterday's, "
                       "to close it), then the roll-up. The first run backfills every day.")
+@alerting("schedule", "analytics_hourly", ["sessions", "experiment_results", "analytics roll-up"])
 def analytics_hourly(context: ScheduleEvaluationContext) -> RunRequest:
     now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
     today = now.date().isoformat()
@@ -87,6 +89,7 @@ def analytics_hourly(context: ScheduleEvaluationContext) -> RunRequest:
                    default_status=DefaultSensorStatus.RUNNING,
                    description="After a daily partition run succeeds, roll the analytics up "
                                "once (not if a roll-up is already waiting to start).")
+@alerting("sensor", "rollup_after_daily", ["analytics roll-up"])
 def rollup_after_daily(context: RunStatusSensorContext) -> RunRequest | SkipReason:
     if pending_runs(context.instance, analytics_rollup.name, WAITING):
         return SkipReason("a roll-up is already queued; it will read these partitions")
@@ -107,6 +110,7 @@ def _events_version(warehouse: WarehouseResource) -> str:
         default_status=DefaultSensorStatus.RUNNING,
         description="Every LODESTONE_REFRESH_INTERVAL_S seconds: refresh the daily magnet "
                     "metrics when events arrived or were erased since the last refresh.")
+@alerting("sensor", "refresh_metrics_on_new_events", ["daily_magnet_metrics"])
 def refresh_metrics_on_new_events(context: SensorEvaluationContext,
                                   warehouse: WarehouseResource) -> RunRequest | SkipReason:
     """One refresh per change of the events, never two at once."""

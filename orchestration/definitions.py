@@ -11,6 +11,7 @@ from dagster import (
     load_assets_from_modules,
 )
 
+from orchestration.alerts import report_run_failures
 from orchestration.assets import attribution, engagement, experiments, metrics, roi, sessions
 from orchestration.automation import (
     analytics_hourly,
@@ -51,7 +52,8 @@ defs = Definitions(
     asset_checks=all_checks,
     jobs=[refresh_metrics, analytics_cycle, analytics_daily, analytics_rollup, compact_lake],
     schedules=[analytics_hourly, compact_lake_every_10_minutes],
-    sensors=[refresh_metrics_on_new_events, rollup_after_daily, experiment_promotion],
+    sensors=[refresh_metrics_on_new_events, rollup_after_daily, experiment_promotion,
+             report_run_failures],
     resources={"warehouse": WarehouseResource(), "metadata": MetadataResource()},
     # Every step of a run in the run's own process: a step subprocess costs seconds of
     # start-up each (measured in benchmarks/automation.py, recorded in docs/operations.md).

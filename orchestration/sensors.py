@@ -3,6 +3,7 @@
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
 
 from experiments.autopilot import promotion_round
+from orchestration.alerts import alerting
 from orchestration.resources import MetadataResource, WarehouseResource
 
 
@@ -13,6 +14,7 @@ from orchestration.resources import MetadataResource, WarehouseResource
     description="Every 3 minutes: evaluate running experiments (runtime, sample size, SRM, "
     "always-valid significance, guardrails) and promote the winner when every check holds.",
 )
+@alerting("sensor", "experiment_promotion", ["experiments (promotion)"])
 def experiment_promotion(
     context: SensorEvaluationContext, warehouse: WarehouseResource, metadata: MetadataResource
 ) -> SkipReason:

@@ -69,3 +69,13 @@ def next_attempt_number(session: Session, endpoint_id: str, event_id: str) -> in
         WebhookDelivery.endpoint_id == endpoint_id,
         WebhookDelivery.outbox_event_id == event_id))
     return int(highest or 0) + 1
+
+
+def backlog(session: Session) -> tuple[int, int]:
+    """Across organizations (for metrics): outbox events not yet fanned out, and deliveries
+    waiting to be sent (pending, including retries waiting their back-off)."""
+    events = session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)
+                            .where(OutboxEvent.dispatched_at.is_(None))) or 0
+    pending = session.scalar(sa.select(sa.func.count()).select_from(WebhookDelivery)
+                             .where(WebhookDelivery.status == DeliveryStatus.PENDING)) or 0
+    return int(events), int(pending)

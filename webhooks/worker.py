@@ -25,6 +25,7 @@ from kernel.metadata.audit import Actor, record, snapshot
 from kernel.metadata.enums import DeliveryStatus
 from kernel.metadata.models import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from kernel.metadata.types import utcnow
+from kernel.telemetry import WEBHOOK_DELIVERIES
 from webhooks.dispatch import (
     DISABLE_AFTER,
     dispatch_outbox,
@@ -128,6 +129,7 @@ def attempt_delivery(sessions: sessionmaker[Session], delivery_id: str, now: dt.
             delivery.status, delivery.error = DeliveryStatus.GAVE_UP, "endpoint is disabled"
             delivery.next_attempt_at = None
             session.commit()
+            WEBHOOK_DELIVERIES.labels(DeliveryStatus.GAVE_UP.value).inc()
             return None
         url, secrets = endpoint.url, endpoint.signing_secrets(utcnow())
         body = envelope(event.id, event.event_type, event.created_at, event.payload)
@@ -138,7 +140,9 @@ def attempt_delivery(sessions: sessionmaker[Session], delivery_id: str, now: dt.
         if delivery is None or endpoint is None:
             return result
         _record(session, delivery, endpoint, result, now, rng)
+        outcome = str(delivery.status)
         session.commit()
+        WEBHOOK_DELIVERIES.labels(outcome).inc()
         return result
 
 

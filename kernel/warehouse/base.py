@@ -87,6 +87,14 @@ class Warehouse(ABC):
     def applied_migrations(self) -> list[str]:
         """Names of the migrations recorded as applied."""
 
+    def models_written_at(self) -> dict[str, float]:
+        """When each materialized model was last written (Unix seconds), for freshness."""
+        rows = self.query("SELECT table AS name, toUnixTimestamp(max(modification_time)) AS t "
+                          "FROM system.parts WHERE database = currentDatabase() AND active "
+                          "GROUP BY table")
+        return {str(r["name"]): float(r["t"]) for r in rows if r["name"] != "events"
+                and "__staging_" not in r["name"] and "__new_" not in r["name"]}
+
     @abstractmethod
     def has_model(self, name: str) -> bool:
         """Whether model ``name`` has been materialized."""

@@ -211,6 +211,14 @@ class LakeTable:
             for tmp in self.dir.glob(".tmp-*"):
                 if now - tmp.stat().st_mtime > grace_seconds:
                     tmp.unlink(missing_ok=True)
+            # Files a writer killed before publishing left behind: never listed, so never
+            # read; deleted once older than the grace period (a live writer publishes
+            # within seconds of writing them).
+            known = {f["name"] for f in data["files"]} | {r["name"] for r in keep}
+            for stray in self.dir.glob("*.parquet"):
+                if stray.name not in known and now - stray.stat().st_mtime > grace_seconds:
+                    stray.unlink(missing_ok=True)
+                    removed += 1
         return removed
 
     # -- reads ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from kernel.durable import fsync_dir
 from kernel.schema import ARROW_SCHEMA, ch_structure
 from kernel.warehouse.arrow_types import ch_columns, check_partitions, structure
 from kernel.warehouse.base import Warehouse, WarehouseError
-from kernel.warehouse.lake import LakeFile, LakeTable, write_parquet_atomic
+from kernel.warehouse.lake import MANIFEST, LakeFile, LakeTable, write_parquet_atomic
 from warehouse_sql import MIGRATIONS_DIR
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,16 @@ class LakeWarehouse(Warehouse):
 
     def ref_sql(self, name: str) -> str:
         return self._model_table(name).sql()
+
+    def models_written_at(self) -> dict[str, float]:
+        # The manifest is replaced (os.replace) by every publish: its mtime is the last write.
+        out = {}
+        for manifest in (self.root / "models").glob(f"*/{MANIFEST}"):
+            try:
+                out[manifest.parent.name] = manifest.stat().st_mtime
+            except FileNotFoundError:
+                continue
+        return out
 
     def has_model(self, name: str) -> bool:
         return (self.root / "models" / name / "_structure").exists()
