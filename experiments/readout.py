@@ -29,7 +29,7 @@ WITH exposed AS (
     SELECT visitor_id, argMin(variant, ts) AS variant, min(ts) AS exposed_at
     FROM {{ source('events') }}
     WHERE org_id = {org:String} AND experiment_id = {exp:String} AND event = 'exposure'
-      AND ts <= {until:DateTime64(3, 'UTC')}
+      AND ts <= {until:DateTime64(3, 'UTC')} AND ts >= {since:DateTime64(3, 'UTC')}
     GROUP BY visitor_id
 )
 SELECT x.variant AS variant,
@@ -57,10 +57,13 @@ GROUP BY variant
 """
 
 
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def _arms(wh: Warehouse, org_id: str, key: str, magnet_id: str, metric: str,
-          until: dt.datetime) -> dict[str, dict[str, Any]]:
+          until: dt.datetime, since: dt.datetime) -> dict[str, dict[str, Any]]:
     rows = wh.query(ARMS_SQL, {"org": org_id, "exp": key, "magnet": magnet_id, "metric": metric,
-                               "until": until})
+                               "until": until, "since": since})
     return {r["variant"]: r for r in rows}
 
 
@@ -73,6 +76,7 @@ def read_metrics(
     guardrail_metrics: Sequence[str] = (),
     until: dt.datetime | None = None,
     magnet_id: str = "",
+    since: dt.datetime | None = None,
 ) -> tuple[MetricData, list[MetricData]]:
     """The primary metric and guardrail metrics per arm, arms in ``variants`` order.
 
@@ -82,11 +86,14 @@ def read_metrics(
         guardrail_metrics: event names, or ``revenue`` for revenue per visitor.
         until: read events up to this time (default: now), e.g. to replay past looks.
         magnet_id: the experiment's magnet ('' for none): untagged events on it count.
+        since: count only visitors first exposed at or after this time (a holdout after
+            promotion: its groups are assigned from then on).
     """
     until = until or dt.datetime.now(dt.UTC)
     by_metric: dict[str, dict[str, dict[str, Any]]] = {}
     for metric in {primary_metric, *(m for m in guardrail_metrics if m not in REVENUE_METRICS)}:
-        by_metric[metric] = _arms(wh, org_id, experiment_key, magnet_id, metric, until)
+        by_metric[metric] = _arms(wh, org_id, experiment_key, magnet_id, metric, until,
+                                  since or EPOCH)
     base = by_metric[primary_metric]
 
     def binomial(metric: str) -> MetricData:
