@@ -95,8 +95,9 @@ def null_estimate(control: VariantData, arm: VariantData) -> tuple[float, float]
         unit_var = max(squares / n - mean * mean, 0.0) * n / (n - 1)
         m_a, m_b = float(control.sum or 0) / n_a, float(arm.sum or 0) / n_b
     else:
-        m_a, m_b = control.conversions / n_a, arm.conversions / n_b
-        mean = (control.conversions + arm.conversions) / n
+        c_a, c_b = float(control.conversions or 0), float(arm.conversions or 0)
+        m_a, m_b = c_a / n_a, c_b / n_b
+        mean = (c_a + c_b) / n
         unit_var = mean * (1 - mean)
     variance = unit_var * (1 / n_a + 1 / n_b) / (mean * mean) if mean else 0.0
     if not (mean > 0 and variance > 0 and math.isfinite(variance)):

@@ -69,11 +69,12 @@ def planner(v: Any, expanded: bool) -> None:
         st.table([{
             "Design": label, "Users per arm": F.count(round(d["users_per_arm"])),
             "Expected days": days(d["days"]), "Median days": days(d["median_days"]),
-            f"Chance to decide within {p['max_days']:g} days": F.pct(d["chance_to_decide"], 0),
+            "Chance to decide (power)": F.pct(d["chance_to_decide"], 0),
             f"Chance to decide by {p['by']}": F.pct(d["chance_by_date"], 0),
         } for label, d in (("Fixed horizon (look once)", p["fixed"]),
                            ("Sequential (the sensor's test)", p["sequential"]))])
-        st.caption(p["summary"])
+        st.caption(p["summary"] + f" Power: the fixed design's at its planned sample, the "
+                   f"sequential design's within {p['max_days']:g} days (its cap).")
 
 
 v = viewer()
