@@ -13,6 +13,11 @@ its audit record and its event visible together (or none of them).
                         +----promote------+--> promoted --override_winner--> promoted
                         |                 |        |
                         +---rollback------+--------+--> rolled_back
+
+A promotion with ``holdout_share`` > 0 and ``holdout_days`` > 0 starts a holdout
+(``experiments/holdout.py``): that share keeps the control until ``holdout_ends_at``;
+:func:`end_holdout` (the sensor, when it ends cleanly) or a roll back stops it. A person
+overriding the winner stops it too (their choice is final).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ ALLOWED_FROM: dict[str, frozenset[ExperimentStatus]] = {
     "promote": frozenset({S.RUNNING, S.STOPPED}),
     "override_winner": frozenset({S.RUNNING, S.STOPPED, S.PROMOTED}),
     "rollback": frozenset({S.RUNNING, S.STOPPED, S.PROMOTED}),
+    "end_holdout": frozenset({S.PROMOTED}),
 }
 
 
@@ -97,7 +103,20 @@ def summary(exp: Experiment) -> dict[str, Any]:
                      for v in exp.variants or []],
         "started_at": exp.started_at.isoformat() if exp.started_at else None,
         "stopped_at": exp.stopped_at.isoformat() if exp.stopped_at else None,
+        "holdout": {"share": exp.holdout_share, "days": exp.holdout_days,
+                    "running": exp.holdout_started_at is not None,
+                    "started_at": _iso(exp.holdout_started_at),
+                    "ends_at": _iso(exp.holdout_ends_at)},
     }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _stop_holdout(exp: Experiment, now: dt.datetime) -> None:
+    if exp.holdout_started_at is not None:
+        exp.holdout_started_at, exp.holdout_ends_at = None, now
 
 
 def _finish(session: Session, exp: Experiment, actor: Actor, action: str,
@@ -161,6 +180,10 @@ def promote(session: Session, exp: Experiment, winner: str, actor: Actor,
     exp.stopped_at = exp.stopped_at or now or utcnow()
     # Flat, like the sensor's own decisions (checks, reasons, …); the fixed keys win.
     exp.decision = {**reason, "promote": True, "winner": winner, "override": False}
+    share, days = float(exp.holdout_share or 0), int(exp.holdout_days or 0)
+    if 0 < share < 1 and days > 0 and winner != variant_keys(exp)[0]:
+        exp.holdout_started_at = now or utcnow()
+        exp.holdout_ends_at = exp.holdout_started_at + dt.timedelta(days=days)
     return _finish(session, exp, actor, "experiment.promoted", before, "experiment.promoted",
                    {"winner": winner, "override": False, "reason": reason})
 
@@ -180,6 +203,7 @@ def override_winner(session: Session, exp: Experiment, winner: str, actor: Actor
     exp.stopped_at = exp.stopped_at or now or utcnow()
     exp.decision = {**reason, "promote": True, "winner": winner, "override": True,
                     "previous_winner": before.get("winner")}
+    _stop_holdout(exp, now or utcnow())
     return _finish(session, exp, actor, "experiment.winner_overridden", before,
                    "experiment.promoted", {"winner": winner, "override": True, "reason": reason})
 
@@ -192,6 +216,7 @@ def rollback(session: Session, exp: Experiment, actor: Actor, *,
     exp.status = S.ROLLED_BACK
     exp.winner = None
     exp.stopped_at = exp.stopped_at or now or utcnow()
+    _stop_holdout(exp, now or utcnow())
     reason = reason or {}
     control = str((exp.variants or [{}])[0].get("key", "the control"))
     note = f" ({reason['note']})" if reason.get("note") else ""
@@ -203,4 +228,22 @@ def rollback(session: Session, exp: Experiment, actor: Actor, *,
                     "summary": summary}
     return _finish(session, exp, actor, "experiment.rolled_back", before,
                    "experiment.rolled_back",
-                   {"previous_winner": before.get("winner"), "reason": reason or {}})
+                   {"previous_winner": before.get("winner"), "summary": summary,
+                    "reason": reason or {}})
+
+
+def end_holdout(session: Session, exp: Experiment, actor: Actor, result: dict[str, Any], *,
+                now: dt.datetime | None = None) -> Experiment:
+    """The holdout ended without harm: it stops, the winner is final (served to everyone).
+
+    Args:
+        result: the last holdout evaluation; stored as ``decision["holdout"]``.
+    """
+    _check(exp, "end_holdout")
+    if exp.holdout_started_at is None:
+        raise LifecycleError(f"experiment {exp.key!r} has no running holdout",
+                             action="end_holdout", status=S(exp.status).value)
+    before = snapshot(exp)
+    _stop_holdout(exp, now or utcnow())
+    exp.decision = {**(exp.decision or {}), "holdout": result}
+    return _finish(session, exp, actor, "experiment.holdout_ended", before, None, {})

@@ -62,13 +62,21 @@ class Snapshot:
 
 def experiment_config(exp: Experiment) -> dict[str, Any] | None:
     """What the snippet needs to assign ``exp``: key (also the hash seed), magnet, variants,
-    weights, coverage; ``p`` marks a promoted experiment serving its winner to everyone."""
+    weights, coverage; ``p`` marks a promoted experiment serving its winner to everyone.
+
+    During a holdout after promotion (experiments/holdout.py) the arms are the control and
+    the winner, weighted ``[share, 1 - share]``: the holdout is the first buckets of the
+    hash, a subset of the control's range, so its visitors never change arm; exposures
+    are logged (no ``p``) so that the guardrails can still be measured; ``o`` marks it."""
     variants = [str(v.get("key", "")) for v in exp.variants or []]
     if not variants:
         return None
     cfg: dict[str, Any] = {"k": exp.key, "g": exp.magnet_id or ""}
     if exp.status == ExperimentStatus.PROMOTED:
         winner = exp.winner or variants[0]
+        share = float(exp.holdout_share or 0)
+        if exp.holdout_started_at is not None and 0 < share < 1 and winner != variants[0]:
+            return {**cfg, "v": [variants[0], winner], "w": [share, 1 - share], "c": 1, "o": 1}
         return {**cfg, "v": [winner], "w": [1], "c": 1, "p": 1}
     weights = [float(v.get("weight", 1.0)) for v in exp.variants]
     return {**cfg, "v": variants, "w": weights, "c": float(exp.coverage)}

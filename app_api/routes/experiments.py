@@ -107,6 +107,10 @@ class ExperimentOut(Out):
     guardrail_alpha: float
     mde: float | None
     guardrails: list[dict[str, Any]] | None
+    holdout_share: float
+    holdout_days: int
+    holdout_started_at: dt.datetime | None
+    holdout_ends_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -130,6 +134,9 @@ class ExperimentIn(In):
     mde: Mde = 0.10
     guardrails: Annotated[list[GuardrailRule], AfterValidator(_unique_metrics)] = Field(
         default_factory=list, max_length=20)
+    #: after promotion this share keeps the control for holdout_days (0 disables)
+    holdout_share: Finite = Field(0.05, ge=0, le=0.5)
+    holdout_days: int = Field(30, ge=0, le=365)
 
 
 class ExperimentPatch(In):
@@ -151,6 +158,8 @@ class ExperimentPatch(In):
     mde: Mde = None
     guardrails: Annotated[list[GuardrailRule] | None, AfterValidator(_unique_metrics)] = Field(
         None, max_length=20)
+    holdout_share: Finite = Field(None, ge=0, le=0.5)  # type: ignore[assignment]
+    holdout_days: int = Field(None, ge=0, le=365)  # type: ignore[assignment]
 
 
 def get_experiment(ctx: Context, experiment_id: str) -> Experiment:
@@ -216,6 +225,10 @@ def update_experiment(experiment_id: PathId, body: ExperimentPatch,
     if design and exp.status != ExperimentStatus.DRAFT:
         raise conflict(f"{', '.join(design)} cannot change once an experiment has started "
                        f"(it is {ExperimentStatus(exp.status).value}); create a new experiment")
+    holdout = [f for f in ("holdout_share", "holdout_days") if f in changes]
+    if holdout and exp.holdout_started_at is not None:
+        raise conflict(f"{', '.join(holdout)} cannot change while the holdout runs (until "
+                       f"{exp.holdout_ends_at}); roll the experiment back or wait for its end")
     _check_design(ctx, changes)
     ctx.update(exp, "experiment", changes)
     return exp

@@ -4,7 +4,10 @@ method, the top converting paths and the Markov removal effects.
 The experiment read-out re-runs ``experiments.stats.analyze`` on the per-look counts of the
 ``experiment_results`` asset (users and conversions are the asset's; only the method
 differs), so the sequential interval equals the asset's and the fixed-horizon interval and
-chance to beat are computed on exactly the same data.
+chance to beat are computed on exactly the same data. Ratio metrics (leads or revenue per
+session; the experiment's own and any asked for with ``?ratio=``) are read live from the
+warehouse (``experiments.readout``) and analysed with the delta method, fixed and
+sequential, as of now.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app_api.deps import PermAnalytics
+from app_api.errors import APIError
 from app_api.routes.experiments import get_experiment
 from app_api.schemas import PathId
+from experiments.readout import RATIO_SUFFIX, ratio_numerator, read_metrics
 from experiments.stats import VariantData, analyze
 from pipelines.analytics.credit import PATHS_SQL
 from pipelines.attribution.markov import absorption, build_chain, removal_effects
@@ -38,6 +43,7 @@ class Readout(BaseModel):
     alpha: float
     looks: list[dict[str, Any]]
     latest: dict[str, Any] | None
+    ratios: list[dict[str, Any]] = []
 
 
 class PathRows(BaseModel):
@@ -63,11 +69,52 @@ def _comparison_row(look: dt.date, method: str, c: Any, arm: VariantData, srm: f
             "srm_p_value": srm, "error": (c.error if c else None) or error or ""}
 
 
+def _ratio_rows(ctx: PermAnalytics, exp: Any, names: list[str]) -> list[dict[str, Any]]:
+    """Each ratio metric now, under the fixed and the sequential method, one row per arm."""
+    if not names:
+        return []
+    variants = [str(v["key"]) for v in exp.variants]
+    _, metrics = read_metrics(ctx.warehouse(), exp.org_id, exp.key, variants,
+                              exp.primary_metric or "lead", names,
+                              magnet_id=exp.magnet_id or "")
+    rows = []
+    for metric in metrics:
+        for method in METHODS[:2]:
+            result = analyze(metric.variants, method=method, alpha=exp.alpha)  # type: ignore[arg-type]
+            by_variant = {c.variant: c for c in result.comparisons}
+            for arm in metric.variants:
+                c = by_variant.get(arm.name)
+                rows.append({
+                    "metric": metric.name, "method": method, "variant": arm.name,
+                    "users": arm.users, "numerator": arm.sum, "denominator": arm.denominator_sum,
+                    "value": (arm.sum or 0) / arm.denominator_sum if arm.denominator_sum else None,
+                    "lift": c.lift if c else None, "ci_low": c.ci_low if c else None,
+                    "ci_high": c.ci_high if c else None, "p_value": c.p_value if c else None,
+                    "significant": bool(c.significant) if c else False,
+                    "error": (c.error if c else None) or result.error or ""})
+    return rows
+
+
 @router.get("/experiments/{experiment_id}/readout", response_model=Readout)
-def experiment_readout(experiment_id: PathId, ctx: PermAnalytics) -> dict[str, Any]:
+def experiment_readout(
+    experiment_id: PathId, ctx: PermAnalytics,
+    ratio: Annotated[list[str] | None, Query(
+        max_length=5, description="ratio metrics to add, repeated or comma-separated, e.g. "
+                                  "lead_per_session,revenue_per_session")] = None,
+) -> dict[str, Any]:
     """Every daily look of an experiment under the sequential and fixed-horizon methods (and
     Bayesian chance to beat and expected loss at the latest look), on the experiment_results
-    asset's counts."""
+    asset's counts; ratio metrics per session as of now."""
+    ratio = [name for item in ratio or [] for name in item.split(",") if name]
+    if len(ratio) > 5:
+        raise APIError(422, "invalid", f"at most 5 ratio metrics, got {len(ratio)}")
+    bad = [r for r in ratio if not ratio_numerator(r) or not r.replace("_", "").isalnum()
+           or len(r) > 64]
+    if bad:
+        raise APIError(422, "invalid", f"ratio metrics are '<event>{RATIO_SUFFIX}' or "
+                       f"'revenue{RATIO_SUFFIX}' (e.g. lead{RATIO_SUFFIX}); not {bad[0]!r}",
+                       details=[{"field": "ratio", "message": f"not a ratio metric: {b!r}"}
+                                for b in bad])
     exp = get_experiment(ctx, experiment_id)
     variants = [v["key"] for v in exp.variants]
     weights = [float(v.get("weight", 1.0)) for v in exp.variants]
@@ -94,6 +141,8 @@ def experiment_readout(experiment_id: PathId, ctx: PermAnalytics) -> dict[str, A
             by_variant = {c.variant: c for c in result.comparisons}
             looks.extend(_comparison_row(look, method, by_variant.get(arm.name), arm,
                                          result.srm_p_value, result.error) for arm in data)
+    own = [m for m in (exp.primary_metric, *(exp.guardrail_metrics or [])) if ratio_numerator(m)]
+    names = list(dict.fromkeys([*own, *ratio]))
     last_day = looks[-1]["look_date"] if looks else None
     latest = None
     if last_day:
@@ -102,7 +151,7 @@ def experiment_readout(experiment_id: PathId, ctx: PermAnalytics) -> dict[str, A
     return {"experiment_id": exp.id, "experiment_key": exp.key,
             "baseline": variants[0] if variants else "", "variants": variants,
             "planned_users_per_arm": exp.min_users_per_arm, "alpha": exp.alpha,
-            "looks": looks, "latest": latest}
+            "looks": looks, "latest": latest, "ratios": _ratio_rows(ctx, exp, names)}
 
 
 def _paths(ctx: PermAnalytics) -> pl.DataFrame:

@@ -1,6 +1,8 @@
-"""Experiments: every test's status, sample and latest decision; per test the always-valid
-interval over time beside the fixed-horizon one, lift, chance to beat, expected loss, SRM,
-guardrails, and the lifecycle actions the signed-in role holds."""
+"""Experiments: a planner (set the MDE, see users and days to a decision, fixed and
+sequential, and the chance of deciding by a date); every test's status, sample and latest
+decision; per test the always-valid interval over time beside the fixed-horizon one, lift,
+chance to beat, expected loss, SRM, per-session ratio metrics, guardrails, the holdout after
+promotion, and the lifecycle actions the signed-in role holds."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import streamlit as st
 from dashboards import filters
 from dashboards import format as F
 from dashboards.client import ApiError
-from dashboards.data import act, get, show_error
+from dashboards.data import act, fetch, get, show_error
 from dashboards.page import viewer
 from kernel import permissions as P
 
@@ -27,9 +29,58 @@ PEEKING = ("Why not the fixed-horizon interval? It is valid only if you look onc
 #: Early looks have intervals of several hundred per cent; the chart clips them here.
 CLIP = 1.0
 
+#: Events a plan can be made for (the primary metric's conversion event).
+PLAN_METRICS = ["lead", "confirmed", "download", "form_start", "purchase"]
+
+
+def days(x: float | None) -> str:
+    return "–" if x is None else f"{x:,.1f}"
+
+
+def planner(v: Any, expanded: bool) -> None:
+    """Plan an experiment at a site's recent traffic (GET /v1/experiment-planner)."""
+    with st.expander("Plan an experiment: users and days to a decision", expanded=expanded):
+        sites = get(v, "/v1/sites", limit=200)["data"]
+        if not sites:
+            st.info("Add a site first: the planner reads its recent traffic.")
+            return
+        names = {s["id"]: s["name"] for s in sites}
+        c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
+        site = c1.selectbox("Site", list(names), format_func=names.__getitem__,
+                            key="planner_site")
+        metric = c2.selectbox("Conversion event", PLAN_METRICS, key="planner_metric")
+        mde = c3.number_input("Minimum detectable effect (relative, %)", min_value=0.0,
+                              max_value=1000.0, value=10.0, step=1.0, key="planner_mde",
+                              help="The smallest lift worth detecting: 10 = +10 % relative.")
+        arms = c4.number_input("Arms", min_value=2, max_value=5, value=2, step=1,
+                               key="planner_arms")
+        by = c5.date_input("Decide by", value=dt.date.today() + dt.timedelta(days=30),
+                           min_value=dt.date.today(), key="planner_by")
+        try:
+            p = fetch(v, "/v1/experiment-planner", site_id=site, metric=metric,
+                      mde=float(mde) / 100, arms=int(arms), by=by)
+        except ApiError as exc:
+            st.warning(f"Cannot plan: {exc.message}")
+            return
+        t = p["traffic"]
+        st.caption(f"At this site's last {t['days']} days: {t['users_per_day']:,.0f} visitors "
+                   f"a day, {F.pct(t['base_rate'])} with a `{t['metric']}`; α = {p['alpha']}, "
+                   f"power {p['power']:.0%} for the fixed design.")
+        st.table([{
+            "Design": label, "Users per arm": F.count(round(d["users_per_arm"])),
+            "Expected days": days(d["days"]), "Median days": days(d["median_days"]),
+            "Chance to decide (power)": F.pct(d["chance_to_decide"], 0),
+            f"Chance to decide by {p['by']}": F.pct(d["chance_by_date"], 0),
+        } for label, d in (("Fixed horizon (look once)", p["fixed"]),
+                           ("Sequential (the sensor's test)", p["sequential"]))])
+        st.caption(p["summary"] + f" Power: the fixed design's at its planned sample, the "
+                   f"sequential design's within {p['max_days']:g} days (its cap).")
+
+
 v = viewer()
 st.title("Experiments")
 experiments = sorted(get(v, "/v1/experiments", limit=200)["data"], key=lambda e: e["key"])
+planner(v, expanded=not experiments)
 if not experiments:
     st.info("No experiments yet. Create one with `POST /v1/experiments` (a magnet and its "
             "variants), then start it here or with `POST /v1/experiments/{id}/start`.")
@@ -110,8 +161,19 @@ if done := st.session_state.pop("done_action", None):
     st.success(done)
 
 decision = exp.get("decision") or {}
-if status == "promoted":
+holdout = decision.get("holdout") or {}
+if status == "promoted" and exp.get("holdout_started_at"):
+    st.success(f"Promoted: variant {exp['winner']} gets {1 - exp['holdout_share']:.0%} of the "
+               f"traffic; a {exp['holdout_share']:.0%} holdout keeps {variants[0]} until "
+               f"{exp['holdout_ends_at'][:10]} while the guardrails are watched.")
+    if holdout.get("summary"):
+        st.info(holdout["summary"])
+elif status == "promoted":
     st.success(f"Promoted: variant {exp['winner']} now gets 100 % of the traffic.")
+    if holdout.get("summary"):
+        st.caption(holdout["summary"])
+elif status == "rolled_back" and decision.get("summary"):
+    st.error(decision["summary"])
 elif decision.get("reasons"):
     st.info("Latest decision of the promotion sensor: " + "; ".join(decision["reasons"]))
 
@@ -161,6 +223,24 @@ smallest = min(seq[a]["users"] for a in readout["variants"])
 c2.metric("Sample progress", f"{F.count(smallest)} / {F.count(planned)} users per arm",
           help="The smallest arm against the planned minimum users per arm.")
 c2.progress(min(1.0, smallest / planned) if planned else 1.0)
+
+# -- ratio metrics per session (delta method) ----------------------------------------------------
+if st.toggle("Per-session metrics (leads and revenue per session, delta method)",
+             key="ratio_toggle"):
+    ratios = get(v, f"/v1/insights/experiments/{exp['id']}/readout",
+                 ratio="lead_per_session,revenue_per_session")["ratios"]
+    by_arm = {(r["metric"], r["method"], r["variant"]): r for r in ratios}
+    st.dataframe([{
+        "Metric": r["metric"].replace("_", " "), "Variant": r["variant"],
+        "Per session": "–" if r["value"] is None else f"{r['value']:,.4f}",
+        "Sessions": F.count(r["denominator"] or 0),
+        "Lift": F.pct(r["lift"], 1, True) if r["variant"] != readout["baseline"] else "baseline",
+        "Always-valid 95 % interval": interval(r),
+        "Fixed-horizon 95 % interval": interval(by_arm[(r["metric"], "fixed", r["variant"])]),
+    } for r in ratios if r["method"] == "sequential"], hide_index=True, width="stretch",
+        key="ratio_table")
+    st.caption("The unit is still the visitor: sessions per visitor vary, so the interval "
+               "uses the delta method for a ratio of sums (docs/statistics.md).")
 
 # -- lift over time: the two intervals side by side -----------------------------------------------
 looks = pl.DataFrame(readout["looks"], infer_schema_length=None).filter(

@@ -192,6 +192,9 @@ class Experiment(OrgScoped, Timestamps, Base):
         sa.CheckConstraint("srm_threshold >= 0 AND srm_threshold < 1",
                            name="srm_threshold_range"),
         sa.CheckConstraint("mde IS NULL OR mde > 0", name="mde_positive"),
+        sa.CheckConstraint("holdout_share >= 0 AND holdout_share <= 0.5",
+                           name="holdout_share_range"),
+        sa.CheckConstraint("holdout_days >= 0", name="holdout_days_range"),
     )
 
     id: Mapped[str] = id_column("experiments")
@@ -233,6 +236,15 @@ class Experiment(OrgScoped, Timestamps, Base):
     #: ``[{"metric": "revenue", "margin": 0.15, "direction": "higher_is_better"}, ...]``;
     #: a guardrail metric without a rule keeps the "not significantly harmed" test.
     guardrails: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    # Holdout after promotion (migration 0009, experiments/holdout.py): this share of
+    # visitors keeps the control for ``holdout_days`` while the guardrails are watched. The
+    # server default 0 keeps existing experiments' behaviour (a promotion is final).
+    holdout_share: Mapped[float] = mapped_column(sa.Double(), default=0.05, server_default="0")
+    holdout_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    #: Set while a holdout runs (the promotion time); None when none runs.
+    holdout_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: The running holdout's planned end; after it, when it ended.
+    holdout_ends_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class Lead(OrgScoped, CreatedAt, Base):
