@@ -52,23 +52,16 @@ class OverviewData:
     def daily_rows(self, first: dt.date, last: dt.date) -> tuple[str, dict[str, Any], dict[str, Any]]:
         """SQL (template, parameters, variables) of rows ``day, magnet_id, device, country,
         <metric states>`` covering the days [first, last]: rolled-up rows plus the tail."""
-        days: list[dt.date] = []
-        marks: list[int] = []
-        if self._has(DAILY):
-            for r in self.wh.query(
-                    "SELECT day, max(watermark_ms) AS w FROM {{ ref('overview_daily') }} "
-                    "WHERE day >= {f:Date} AND day <= {l:Date} GROUP BY day",
-                    {"f": first, "l": last}):
-                days.append(r["day"])
-                marks.append(int(r["w"]))
-        covered = len(days) == (last - first).days + 1
+        mark = 0
+        if self._has(DAILY):  # one full run: every day's events received before its mark
+            mark = int(self.wh.query("SELECT max(watermark_ms) AS w FROM {{ ref('overview_daily') }}"
+                                     )[0]["w"] or 0)
         params = {"tail_lo": ms(day_start(first)),
                   "tail_hi": ms(day_start(last) + dt.timedelta(days=1)),
-                  "tail_min": min(marks) if covered and marks else 0,
-                  "tail_days": days, "tail_marks": marks, "rf": first, "rl": last}
+                  "tail_mark": mark, "rf": first, "rl": last}
         tail = Markup(self.wh.model_sql(DAILY, variables(tail=True)))
         parts = [f"SELECT day, magnet_id, device, country, {COLUMNS} FROM ({{{{ tail }}}}) AS t"]
-        if days:
+        if mark:
             parts.insert(0, f"SELECT day, magnet_id, device, country, {COLUMNS} "
                             "FROM {{ ref('overview_daily') }} WHERE day >= {rf:Date} AND day <= {rl:Date}")
         return " UNION ALL ".join(parts), params, {"tail": tail}

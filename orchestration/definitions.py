@@ -11,7 +11,15 @@ from dagster import (
     load_assets_from_modules,
 )
 
-from orchestration.assets import attribution, engagement, experiments, metrics, overview, roi, sessions
+from orchestration.assets import (
+    attribution,
+    engagement,
+    experiments,
+    metrics,
+    overview,
+    roi,
+    sessions,
+)
 from orchestration.automation import (
     analytics_hourly,
     compact_lake_every_10_minutes,

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from app_api import metrics as M
 from app_api.deps import Context, PermAnalytics
 from app_api.errors import APIError
-from app_api.overview_data import OverviewData, day_start, ms
+from app_api.overview_data import OverviewData, day_start
 from kernel.metadata.models import LeadMagnet
 
 router = APIRouter(prefix="/v1/overview", tags=["overview"])

@@ -1,6 +1,5 @@
 {{ config(
     order_by="(org_id, day, channel, device, country)",
-    partition_by="day",
     description="The Overview's channels: the headline metrics' states per organization, day a session started, GA4 channel, device and country, from sessions."
 ) }}
 {#- The same states as app_api.metrics over the events, read from sessions' counters: a

@@ -1,6 +1,5 @@
 {{ config(
     order_by="(org_id, day, landing_page, magnet_id, device, country)",
-    partition_by="day",
     description="The Overview's landing pages: every headline metric's state per organization, day, landing page (the first page of the visitor's session that day, without query string), magnet, device and country."
 ) }}
 {#- Variables: ``states`` (app_api.metrics.state_list()); ``partitioned`` with {start:Date}
