@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from kernel.warehouse.base import Warehouse
-from kernel.warehouse.templating import render
+from kernel.warehouse.templating import model_text, render
 
 ORG_PARAM = "__scope_org"
 
@@ -40,11 +40,18 @@ class ScopedWarehouse:
     def _params(self, parameters: dict[str, Any] | None) -> dict[str, Any]:
         return {**(parameters or {}), ORG_PARAM: self.org_id}
 
-    def sql(self, template: str) -> str:
-        return render(template, self._source, self._ref).sql
+    def sql(self, template: str, variables: dict[str, Any] | None = None) -> str:
+        return render(template, self._source, self._ref, variables).sql
 
-    def query(self, template: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        res = self._warehouse.client.query(self.sql(template), parameters=self._params(parameters))
+    def model_sql(self, name: str, variables: dict[str, Any] | None = None) -> str:
+        """The SELECT of SQL model ``name`` over this organization's rows (run inline, e.g.
+        over the events a roll-up has not seen yet)."""
+        return self.sql(model_text(name), variables)
+
+    def query(self, template: str, parameters: dict[str, Any] | None = None,
+              variables: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        res = self._warehouse.client.query(self.sql(template, variables),
+                                           parameters=self._params(parameters))
         return [dict(zip(res.column_names, row, strict=True)) for row in res.result_rows]
 
     def query_polars(self, template: str, parameters: dict[str, Any] | None = None) -> pl.DataFrame:

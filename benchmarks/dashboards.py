@@ -1,8 +1,14 @@
-"""Dashboards: Overview's API calls beside /healthz, every page's render time in headless
-Chromium beside a page that renders one static table.
+"""Dashboards: Overview's API calls over 10M events, roll-ups beside raw events; every page's
+render time in headless Chromium beside a page that renders one static table.
 
+    .venv/bin/python benchmarks/dashboards.py --events 10000000   # part 1 only (own lake)
     .venv/bin/lodestone up                                   # once, to create the demo data
     .venv/bin/python benchmarks/dashboards.py --data-dir .lodestone [--requests 10]
+
+With ``--events``, part 1 writes that many simulated events of one organization into a lake
+of its own (vectorised, cached in /tmp/lodestone-bench like benchmarks/pipelines.py), times
+every Overview call over the raw events (no roll-ups: the anchor), materializes sessions and
+the Overview roll-ups, times the same calls again and checks that both answers are equal.
 
 Starts its own API (``lodestone serve``) and Streamlit on free ports over the data
 directory (the demo of ``lodestone up``: org ``demo``, login owner@demo.example), so it can
@@ -79,6 +85,101 @@ def process(cmd: list[str], env: dict[str, str], health: str) -> Iterator[None]:
         proc.wait(30)
 
 
+OVERVIEW = ["/v1/overview/summary", "/v1/overview/top?dimension=magnet",
+            "/v1/overview/top?dimension=channel", "/v1/overview/top?dimension=landing_page",
+            "/v1/overview/top?dimension=country", "/v1/overview/timeseries?granularity=minute",
+            "/v1/overview/timeseries?granularity=day"]
+
+
+def timed(base: str, key: str, routes: list[str], requests: int
+          ) -> tuple[dict[str, list[float]], dict[str, object]]:
+    """Times of ``requests`` rounds over ``routes`` after a warm-up, and the last answers."""
+    times: dict[str, list[float]] = {r: [] for r in routes}
+    answers: dict[str, object] = {}
+    with httpx.Client(headers={"Authorization": f"Bearer {key}"}, timeout=600) as client:
+        for r in routes:  # warm-up
+            client.get(base + r).raise_for_status()
+        for _ in range(requests):
+            for r in routes:
+                t = time.perf_counter()
+                res = client.get(base + r)
+                times[r].append((time.perf_counter() - t) * 1000)
+                res.raise_for_status()
+                answers[r] = res.json()
+    return times, answers
+
+
+def comparable(answer: object) -> object:
+    """An answer without what moves with the clock (as_of, the last 30 minutes)."""
+    if isinstance(answer, dict):
+        return {k: comparable(v) for k, v in answer.items()
+                if k not in ("as_of", "last_30_minutes", "source", "start", "end")}
+    if isinstance(answer, list):
+        return [comparable(v) for v in answer]
+    if isinstance(answer, float):
+        return round(answer, 6)
+    return answer
+
+
+def rollup_part(events: int, requests: int, seed: int) -> None:
+    """10M events: the Overview's calls over raw events, then over the roll-ups."""
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.spec_from_file_location("bench_pipelines", ROOT / "benchmarks" / "pipelines.py")
+    assert spec and spec.loader
+    pipes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pipes)
+    root = Path("/tmp/lodestone-bench") / f"dash-{events}-s{seed}"
+    if not (root / "bench.json").exists():
+        info = pipes.generate(root, events, 1, 30, seed)
+        from kernel.warehouse.lake_backend import LakeWarehouse
+
+        with LakeWarehouse(root / "lake") as wh:  # as the 10-minute Dagster job does
+            wh.compact(min_files=2)
+        print(f"generated {info['events']:,} events in {info['generate_s']:.1f} s, "
+              f"lake written in {info['write_s']:.1f} s (then compacted)")
+    for model in ("overview_daily", "overview_landing_daily", "overview_channels_daily"):
+        shutil.rmtree(root / "lake" / "models" / model, ignore_errors=True)
+    info = json.loads((root / "bench.json").read_text())
+    key = json.loads((root / "seeded_orgs.json").read_text())["demo"]["api_key"]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LODESTONE_")}
+    env.update(LODESTONE_DATA_DIR=str(root), LODESTONE_ENV="test",
+               LODESTONE_SECRET_KEY="test-secret-0123456789abcdef",
+               LODESTONE_API_RATE_LIMIT_PER_MINUTE="0")
+    print(f"lake: {info['events']:,} events of one organization over 30 days in {root}")
+    with process([sys.executable, "-m", "lodestone.cli", "serve", "--port", str(port)], env,
+                  f"{base}/healthz"):
+        if not (root / "lake" / "models" / "sessions").exists():
+            pipes.run(root, assets=[_asset("sessions")])
+        raw_t, raw_a = timed(base, key, ["/healthz", *OVERVIEW], requests)
+        t0 = time.perf_counter()
+        pipes.run(root, assets=[_asset(n) for n in ("overview_daily", "overview_landing_daily",
+                                                     "overview_channels_daily")])
+        build = time.perf_counter() - t0
+        roll_t, roll_a = timed(base, key, ["/healthz", *OVERVIEW], requests)
+    floor = statistics.median(roll_t["/healthz"])
+    print(f"roll-ups built in {build:.1f} s (overview_daily, landing pages, channels)")
+    print(f"{'route':45} {'raw ms':>9} {'roll-up ms':>11} {'p95 ms':>8} {'x raw':>6} {'x healthz':>10}")
+    for r in OVERVIEW:
+        raw, rolled = statistics.median(raw_t[r]), statistics.median(roll_t[r])
+        p95 = sorted(roll_t[r])[max(0, int(len(roll_t[r]) * 0.95) - 1)]
+        print(f"{r:45} {raw:9.1f} {rolled:11.1f} {p95:8.1f} {rolled / raw:6.2f} {rolled / floor:10.1f}")
+    stable = [r for r in OVERVIEW if "minute" not in r]  # minute buckets move with the clock
+    same = [r for r in stable if comparable(raw_a[r]) == comparable(roll_a[r])]
+    print(f"answers equal over roll-ups and raw events: {len(same)}/{len(stable)} routes"
+          + ("" if len(same) == len(stable) else
+             f" (differ: {sorted(set(stable) - set(same))})"))
+
+
+def _asset(name: str) -> object:
+    from orchestration.definitions import all_assets
+
+    return next(a for a in all_assets if name in {k.to_user_string() for k in a.keys})
+
+
 def api_part(base: str, key: str, requests: int) -> None:
     routes = ["/healthz", "/v1/overview/summary", "/v1/overview/top?dimension=magnet",
               "/v1/overview/top?dimension=channel", "/v1/overview/top?dimension=landing_page",
@@ -141,7 +242,13 @@ def main() -> None:
     ap.add_argument("--data-dir", default=".lodestone")
     ap.add_argument("--requests", type=int, default=10)
     ap.add_argument("--org", default="demo")
+    ap.add_argument("--events", type=int, default=0,
+                    help="part 1 only, over this many simulated events in a lake of its own")
+    ap.add_argument("--seed", type=int, default=13)
     args = ap.parse_args()
+    if args.events:
+        rollup_part(args.events, args.requests, args.seed)
+        return
     data = Path(args.data_dir).resolve()
     seeded = json.loads((data / "seeded_orgs.json").read_text())[args.org]
     api_port, dash_port, anchor_port = free_port(), free_port(), free_port()

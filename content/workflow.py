@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from kernel.errors import TransitionError
@@ -92,6 +93,28 @@ def transition(session: Session, magnet: LeadMagnet, action: str, actor: Actor,
     if event:
         enqueue(session, magnet.org_id, event, {"magnet": magnet_summary(magnet)})
     return magnet
+
+
+def approval(session: Session, magnet: LeadMagnet) -> dict[str, Any]:
+    """Who approved ``magnet`` last, when and with what note (from the audit log); None
+    fields when it was never approved."""
+    from kernel.metadata.models import AuditLog, User
+
+    row = session.execute(
+        sa.select(AuditLog.actor, AuditLog.actor_type, AuditLog.created_at, AuditLog.after)
+        .where(AuditLog.org_id == magnet.org_id, AuditLog.resource_type == "magnet",
+               AuditLog.resource_id == magnet.id, AuditLog.action == "magnet.approve")
+        .order_by(AuditLog.created_at.desc()).limit(1)).first()
+    out: dict[str, Any] = {"magnet_id": magnet.id, "status": S(magnet.status).value,
+                           "approved_by": None, "approved_at": None, "note": ""}
+    if row is None:
+        return out
+    who = session.execute(sa.select(User.name, User.email).where(
+        User.org_id == magnet.org_id, User.id == row.actor)).first()
+    out.update(approved_by=(f"{who.name} <{who.email}>" if who and who.name else
+                            who.email if who else f"{row.actor_type} {row.actor}"),
+               approved_at=row.created_at, note=(row.after or {}).get("note", ""))
+    return out
 
 
 def _check_gate(session: Session, magnet: LeadMagnet, action: str, actor: Actor, note: str,

@@ -56,6 +56,20 @@ class LodestoneClient:
     def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
         return self._send("POST", path, json=json, **kwargs)
 
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self._send("PUT", path, json=json, **kwargs)
+
+    def get_bytes(self, path: str, params: dict[str, Any] | None = None) -> bytes:
+        """A file the API serves (an artifact, a QR code)."""
+        try:
+            r = httpx.get(f"{self.base_url}{path}", params=params, headers=self._headers(),
+                          timeout=self.timeout)
+        except httpx.HTTPError as exc:
+            raise ApiError(0, f"cannot reach the API at {self.base_url}: {exc}") from exc
+        if r.status_code >= 400:
+            raise ApiError(r.status_code, r.text[:200])
+        return r.content
+
     # -- sign-in ---------------------------------------------------------------------------
 
     def token(self, email: str, password: str, organization: str | None = None) -> str:

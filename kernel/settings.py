@@ -186,6 +186,11 @@ class Settings(BaseSettings):
         description="How often Dagster looks for new events and refreshes daily_magnet_metrics "
         "(seconds); with a run's duration this keeps the API's numbers under 5 minutes old.",
     )
+    rollup_lag_s: int = Field(
+        300, ge=0, le=86_400,
+        description="Events the collector acknowledged this long before an Overview roll-up "
+        "run are taken as shipped: the roll-up holds them, the API reads later ones raw.",
+    )
     partitions_start: str = Field(
         "", pattern=r"^(\d{4}-\d{2}-\d{2})?$",
         description="First daily partition (YYYY-MM-DD); empty = the first day with events, "

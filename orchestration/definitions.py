@@ -12,7 +12,15 @@ from dagster import (
 )
 
 from orchestration.alerts import report_run_failures
-from orchestration.assets import attribution, engagement, experiments, metrics, roi, sessions
+from orchestration.assets import (
+    attribution,
+    engagement,
+    experiments,
+    metrics,
+    overview,
+    roi,
+    sessions,
+)
 from orchestration.automation import (
     analytics_hourly,
     compact_lake_every_10_minutes,
@@ -32,7 +40,7 @@ from orchestration.sensors import experiment_promotion
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
-_MODULES = [metrics, sessions, engagement, attribution, roi, experiments]
+_MODULES = [metrics, overview, sessions, engagement, attribution, roi, experiments]
 
 #: Raw events, written by the collector (not by Dagster): shown for lineage.
 events = AssetSpec(

@@ -3,12 +3,14 @@ publish, archive, withdraw. Only holders of ``lead_magnets:approve`` may approve
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter
 
-from app_api.deps import Context, PermApprove, PermWrite
+from app_api.deps import Context, PermApprove, PermRead, PermWrite
 from app_api.errors import APIError
 from app_api.routes.magnets import MagnetDetail, get_magnet
-from app_api.schemas import In, LongText, PathId
+from app_api.schemas import In, LongText, Out, PathId
 from content import workflow
 from content.gate import gate_for
 from kernel.metadata.models import LeadMagnet
@@ -19,6 +21,14 @@ router = APIRouter(prefix="/v1/magnets", tags=["magnets"])
 
 class NoteIn(In):
     note: LongText = ""
+
+
+class ApprovalOut(Out):
+    magnet_id: str
+    status: str
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    note: str
 
 
 class GatedIn(NoteIn):
@@ -75,3 +85,9 @@ def archive_magnet(magnet_id: PathId, ctx: PermWrite, body: NoteIn | None = None
 def withdraw_magnet(magnet_id: PathId, ctx: PermWrite, body: NoteIn | None = None) -> LeadMagnet:
     """Move a magnet back to draft to edit it (it must be reviewed again)."""
     return transition(ctx, magnet_id, "withdraw", body.note if body else "")
+
+
+@router.get("/{magnet_id}/approval", response_model=ApprovalOut)
+def read_approval(magnet_id: PathId, ctx: PermRead) -> dict[str, object]:
+    """Who approved the magnet last, when and with what note (from the audit log)."""
+    return workflow.approval(ctx.db.session, get_magnet(ctx, magnet_id))

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from app_api import metrics as M
 from app_api.deps import Context, PermAnalytics
 from app_api.errors import APIError
+from app_api.overview_data import OverviewData, day_start
 from kernel.metadata.models import LeadMagnet
 
 router = APIRouter(prefix="/v1/overview", tags=["overview"])
@@ -100,36 +101,8 @@ def _filters(ctx: Context, magnet_id: str | None, device: str | None,
     return "".join(f" AND {w}" for w in where), params
 
 
-def _ms(t: dt.datetime) -> int:
-    return int(t.timestamp() * 1000)
-
-
-def _windows_metrics(ctx: Context, spans: dict[str, tuple[dt.datetime, dt.datetime]],
-                     extra: str, params: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Every metric for every window, in one scan of the events they span."""
-    names = list(spans)
-    bounds: dict[str, Any] = {}
-    parts = []
-    for i, name in enumerate(names):
-        a, b = spans[name]
-        bounds[f"a{i}"], bounds[f"b{i}"] = _ms(a), _ms(b)
-        window = (f"ts >= fromUnixTimestamp64Milli({{a{i}:Int64}}, 'UTC') "
-                  f"AND ts < fromUnixTimestamp64Milli({{b{i}:Int64}}, 'UTC')")
-        parts.append(M.select_list(window, f"__{i}"))
-    lo = min(a for a, _ in spans.values())
-    hi = max(b for _, b in spans.values())
-    rows = ctx.warehouse().query(
-        f"SELECT {', '.join(parts)} FROM {{{{ source('events') }}}} "
-        "WHERE ts >= fromUnixTimestamp64Milli({lo:Int64}, 'UTC') "
-        "AND ts < fromUnixTimestamp64Milli({hi:Int64}, 'UTC')" + extra,
-        {**params, **bounds, "lo": _ms(lo), "hi": _ms(hi)})
-    row = rows[0] if rows else {}
-    return {name: M.finish({m.name: row.get(f"{m.name}__{i}", 0) for m in M.EVENT_METRICS})
-            for i, name in enumerate(names)}
-
-
-def _day_start(d: dt.date) -> dt.datetime:
-    return dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC)
+def _data(ctx: Context) -> OverviewData:
+    return OverviewData(ctx.warehouse())
 
 
 @router.get("/definitions", response_model=list[Definition])
@@ -148,14 +121,19 @@ def summary(ctx: PermAnalytics, start: StartQ = None, end: EndQ = None,
     first, last = period(start, end, now.date())
     extra, params = _filters(ctx, magnet_id, device, country)
     days = (last - first).days + 1
-    p_start, p_end = _day_start(first), _day_start(last) + dt.timedelta(days=1)
+    p_start, p_end = day_start(first), day_start(last) + dt.timedelta(days=1)
     spans = {
         "last_30_minutes": (now - dt.timedelta(minutes=30), now),
-        "today": (_day_start(now.date()), now),
+        "today": (day_start(now.date()), now),
         "period": (p_start, p_end),
         "previous_period": (p_start - dt.timedelta(days=days), p_start),
     }
-    computed = _windows_metrics(ctx, spans, extra, params)
+    data = _data(ctx)
+    computed = {"last_30_minutes": data.recent(*spans["last_30_minutes"], extra, params),
+                **data.windows({"today": (now.date(), now.date()), "period": (first, last),
+                                "previous_period": (first - dt.timedelta(days=days),
+                                                    first - dt.timedelta(days=1))},
+                               extra, params)}
     windows = {name: {"start": a, "end": b, "metrics": computed[name]}
                for name, (a, b) in spans.items()}
     cur, prev = computed["period"], computed["previous_period"]
@@ -173,52 +151,16 @@ def top(ctx: PermAnalytics,
     """The period's top magnets, channels (GA4, from sessions), landing pages or countries."""
     first, last = period(start, end, dt.datetime.now(dt.UTC).date())
     extra, params = _filters(ctx, magnet_id, device, country)
-    params |= {"a": _ms(_day_start(first)), "b": _ms(_day_start(last) + dt.timedelta(days=1)),
-               "n": limit}
-    window = ("ts >= fromUnixTimestamp64Milli({a:Int64}, 'UTC') "
-              "AND ts < fromUnixTimestamp64Milli({b:Int64}, 'UTC')")
-    wh = ctx.warehouse()
-    if dimension == "channel":
-        if magnet_id is not None:
+    data = _data(ctx)
+    if dimension in ("channel", "landing_page"):
+        if dimension == "channel" and magnet_id is not None:
             raise APIError(400, "bad_request", "channels come from sessions, which span "
                            "magnets: drop magnet_id to see channels")
-        if not wh.has_model("sessions"):
-            return {"dimension": dimension, "source": "sessions", "rows": []}
-        rows = wh.query(
-            "SELECT channel AS key, uniqExact(visitor_id) AS visitors, "
-            "sum(s.magnet_views) AS n_views, uniqExactIf(visitor_id, s.magnet_views > 0) AS n_viewers, "
-            "sum(s.leads) AS n_leads, uniqExactIf(visitor_id, s.leads > 0) AS n_leading, "
-            "sum(s.confirmations) AS n_confirmed, sum(s.revenue) AS n_revenue "
-            "FROM {{ ref('sessions') }} AS s "
-            "WHERE session_start >= fromUnixTimestamp64Milli({a:Int64}, 'UTC') "
-            "AND session_start < fromUnixTimestamp64Milli({b:Int64}, 'UTC')" + extra +
-            " GROUP BY key ORDER BY visitors DESC, key LIMIT {n:UInt32}", params)
-        rows = [{"key": r["key"], "visitors": r["visitors"], "magnet_views": r["n_views"],
-                 "viewers": r["n_viewers"], "leads": r["n_leads"],
-                 "leading_visitors": r["n_leading"], "confirmed_leads": r["n_confirmed"],
-                 "revenue": r["n_revenue"]} for r in rows]
-        source = "sessions"
+        source, rows = data.sessions_grouped(dimension, first, last, extra, params, limit)
     else:
-        if dimension == "landing_page":
-            inner = (f"SELECT session_id, any(visitor_id) AS vid, "
-                     f"cutQueryStringAndFragment(argMin(url, ts)) AS key, "
-                     f"{M.select_list()} FROM {{{{ source('events') }}}} WHERE {window}{extra} "
-                     "AND session_id != '' GROUP BY session_id")
-            # per landing page: distinct visitors whose sessions landed there
-            rows = wh.query(
-                "SELECT key, uniqExact(vid) AS visitors, sum(magnet_views) AS magnet_views, "
-                "uniqExactIf(vid, viewers > 0) AS viewers, sum(leads) AS leads, "
-                "uniqExactIf(vid, leading_visitors > 0) AS leading_visitors, "
-                "sum(confirmed_leads) AS confirmed_leads, sum(revenue) AS revenue "
-                f"FROM ({inner}) GROUP BY key ORDER BY visitors DESC, key LIMIT {{n:UInt32}}",
-                params)
-        else:
-            column = "magnet_id" if dimension == "magnet" else "country"
-            rows = wh.query(
-                f"SELECT {column} AS key, {M.select_list()} FROM {{{{ source('events') }}}} "
-                f"WHERE {window}{extra}" + (" AND magnet_id != ''" if column == "magnet_id" else "")
-                + " GROUP BY key ORDER BY visitors DESC, key LIMIT {n:UInt32}", params)
         source = "events"
+        rows = data.grouped("magnet_id" if dimension == "magnet" else "country", first, last,
+                            extra, params, limit)
     names = magnet_names(ctx) if dimension == "magnet" else {}
     out = []
     for r in rows:
@@ -237,20 +179,17 @@ def timeseries(ctx: PermAnalytics, granularity: Literal["minute", "day"] = "day"
     counts are per bucket: a visitor of two days is in both days' visitors)."""
     now = dt.datetime.now(dt.UTC)
     extra, params = _filters(ctx, magnet_id, device, country)
+    data = _data(ctx)
     if granularity == "minute":
         a = now.replace(second=0, microsecond=0) - dt.timedelta(minutes=29)
         b = now
-        bucket = "toStartOfMinute(ts)"
+        rows = data.grouped_minutes(a, b, extra, params)
+        got = {r["key"].replace(tzinfo=dt.UTC): M.finish(r) for r in rows}
     else:
         first, last = period(start, end, now.date())
-        a, b = _day_start(first), _day_start(last) + dt.timedelta(days=1)
-        bucket = "toStartOfDay(ts)"
-    rows = ctx.warehouse().query(
-        f"SELECT {bucket} AS bucket, {M.select_list()} FROM {{{{ source('events') }}}} "
-        "WHERE ts >= fromUnixTimestamp64Milli({a:Int64}, 'UTC') "
-        "AND ts < fromUnixTimestamp64Milli({b:Int64}, 'UTC')" + extra +
-        " GROUP BY bucket ORDER BY bucket", {**params, "a": _ms(a), "b": _ms(b)})
-    got = {r["bucket"].replace(tzinfo=dt.UTC): M.finish(r) for r in rows}
+        a, b = day_start(first), day_start(last) + dt.timedelta(days=1)
+        rows = data.grouped("day", first, last, extra, params, MAX_PERIOD_DAYS)
+        got = {day_start(r["key"]): M.finish(r) for r in rows}
     step = dt.timedelta(minutes=1) if granularity == "minute" else dt.timedelta(days=1)
     out, t = [], a
     while t < b:  # every bucket, zeros included: a gap is a zero, not a missing point

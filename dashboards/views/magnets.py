@@ -1,5 +1,5 @@
-"""Magnets: per magnet its funnel (variants side by side), review status, landing page and
-embed snippet."""
+"""Magnets: per magnet its funnel (variants side by side), review status and who approved it,
+landing page, embed snippet to copy, QR code to download and the latest build's artifacts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboards import filters
 from dashboards import format as F
+from dashboards.client import ApiError
 from dashboards.data import get
 from dashboards.page import viewer
 
@@ -45,14 +46,45 @@ c3.metric("Lead value", F.money(m["lead_value"]) if m.get("lead_value") is not N
 if m.get("variants"):
     st.dataframe([{"Variant": x["key"], "Name": x["name"], "Control": "yes" if x["is_control"] else ""}
                   for x in m["variants"]], hide_index=True)
-sites = get(v, "/v1/sites", limit=200)["data"]
-site_key = next((s["site_key"] for s in sites if s["id"] == m.get("site_id")),
-                sites[0]["site_key"] if sites else "pub_…")
-st.markdown("Embed on your site (see docs/tracking.md): the snippet in `<head>`, the magnet's "
-            "element and form tagged with its id.")
-st.code(f'<script src="{v.base_url}/s.js" data-site="{site_key}"></script>\n'
-        f'<div data-ls-magnet="{m["id"]}">…</div>\n'
-        f'<form data-ls-magnet="{m["id"]}">…</form>', language="html")
+approval = get(v, f"/v1/magnets/{chosen}/approval")
+if approval["approved_by"]:
+    st.markdown(f"Approved by **{approval['approved_by']}** on {approval['approved_at'][:10]}"
+                + (f": “{approval['note']}”" if approval["note"] else ""))
+else:
+    st.markdown("Not approved yet (an owner or admin approves it once it is in review).")
+pub = get(v, f"/v1/magnets/{chosen}/publishing")
+st.markdown(f"Landing page: [{pub['landing_url']}]({pub['landing_url']}) · "
+            + ("**live**" if pub["live"] else "not live until published"))
+embed = get(v, f"/v1/magnets/{chosen}/embed")
+st.markdown("Embed on your site (copy with the icon at the right of each snippet; see "
+            "docs/publishing.md): an inline form, a popup or an iframe.")
+kind = st.radio("Snippet", ["inline", "popup", "iframe"], horizontal=True, key="embed_kind",
+                label_visibility="collapsed")
+st.code(embed[kind], language="html")
+left, right = st.columns(2)
+try:
+    qr = v.client.get_bytes(f"/v1/magnets/{chosen}/qr", {"format": "png", "scale": 8})
+except ApiError as exc:
+    left.error(f"No QR code: {exc.message}")
+else:
+    left.image(qr, width=140, caption="QR code to the landing page (utm_source=qr)")
+    left.download_button("Download QR code (PNG)", qr, file_name=f"{m['slug']}-qr.png",
+                         mime="image/png", key="qr_png")
+builds = [b for b in get(v, f"/v1/magnets/{chosen}/builds", limit=10)["data"]
+          if b["status"] == "succeeded"]
+with right:
+    if not builds:
+        st.info("No build yet: build the magnet in the Studio.")
+    else:
+        b = builds[0]
+        st.markdown(f"Latest build `{b['id']}` · {b['created_at'][:16].replace('T', ' ')} UTC · "
+                    f"document version {b['document_version']}")
+        for art in b["artifacts"]:
+            def data(url: str = art["download_url"]) -> bytes:
+                return v.client.get_bytes(url)
+            st.download_button(f"{art['name']} · {art['size_bytes'] / 1024:,.0f} KB", data,
+                               file_name=art["name"], mime=art["media_type"].split(";")[0],
+                               key=f"art_{art['id']}")
 
 funnel = [r for r in get(v, "/v1/stats/funnels")["rows"] if r["magnet_id"] == chosen]
 if not funnel:
@@ -71,4 +103,3 @@ st.altair_chart(alt.Chart(frame.to_pandas(), title="Funnel: share of viewers rea
              alt.Tooltip("visitors:Q", title="visitors", format=","),
              alt.Tooltip("overall_rate:Q", title="of viewers", format=".2%")],
 ).properties(height=280), width="stretch")
-st.caption("Artifacts (PDF builds) and the studio arrive with the content API; see the Studio page.")

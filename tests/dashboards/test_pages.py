@@ -157,7 +157,7 @@ def test_other_pages_render_for_owner_and_viewer(world: World, page: str) -> Non
     if page == "roi":
         assert "No spend uploaded" in texts(at)
     if page == "studio":
-        assert "content API" in texts(at)
+        assert "Quality checks" in [t.label for t in at.tabs]
     if page == "cohorts":
         leads = world.get("/v1/stats/cohorts", world.token(world.a.owner_email))["rows"]
         expected = sum(r["leads"] for r in leads if r["weeks_since"] == 0)  # type: ignore[union-attr]
