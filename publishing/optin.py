@@ -128,11 +128,11 @@ def parse_form(raw: Mapping[str, Any], content: PageContent) -> OptInForm:
     return OptInForm(email=email, name=name, fields=fields, consents=consents)
 
 
-def form_token(secret: str, magnet: LeadMagnet, visitor_id: str, assignment: Assignment,
+def form_token(secret: str, magnet_id: str, visitor_id: str, assignment: Assignment,
                now: float | None = None) -> str:
     """The signed token embedded in the form: which magnet, visitor and arm, and when."""
     issued = time.time() if now is None else now
-    return tokens.sign(secret, "form", {"m": magnet.id, "v": visitor_id,
+    return tokens.sign(secret, "form", {"m": magnet_id, "v": visitor_id,
                                         "e": assignment.experiment, "a": assignment.variant,
                                         "t": round(issued, 3)}, FORM_TTL_S, now=issued)
 
