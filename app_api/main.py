@@ -41,6 +41,7 @@ from app_api.routes import (
     organizations,
     overview,
     publishing,
+    share,
     sites,
     stats,
     templates,
@@ -65,7 +66,7 @@ log = logging.getLogger(__name__)
 
 # The public pages first: routes are matched in order, and a landing page view should not
 # try ~90 API routes before its own (about 1 ms of a 10 ms budget).
-ROUTERS = (landing, mail_links, embed, auth, organizations, users, api_keys, sites, magnets,
+ROUTERS = (landing, share, mail_links, embed, auth, organizations, users, api_keys, sites, magnets,
            magnet_workflow, variants, experiments, experiment_actions, leads, webhooks,
            webhook_deliveries, audit_log, ad_spend, stats, experiment_planner, overview,
            insights, publishing, jobs, builds, documents, brand_kit, templates, checks, drafts)

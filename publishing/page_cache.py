@@ -13,6 +13,7 @@ per request and spliced into the page pre-rendered per variant.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -66,6 +67,12 @@ class LandingSnapshot:
     @property
     def has_artifact(self) -> bool:
         return bool(self.build_id)
+
+    @property
+    def share_version(self) -> str:
+        """Names the share image's version in its URL: a new build or headline, a new URL."""
+        raw = f"{self.build_id}\x00{self.content('').headline}".encode()
+        return hashlib.sha256(raw).hexdigest()[:12]
 
     def assignment(self, visitor_id: str) -> Assignment:
         """The visitor's arm, exactly as the snippet computes it from the same config."""

@@ -85,9 +85,10 @@ NONCE_SLOT, TOKEN_SLOT = "\x1enonce\x1e", "\x1etoken\x1e"
 
 def _context(pub: Public, snap: LandingSnapshot, variant: str) -> dict[str, Any]:
     links = pub.links()
+    canonical = links.landing(snap.org_slug, snap.magnet_slug)
     return {"page": snap.content(variant), "org_name": snap.org_name,
-            "privacy_url": snap.privacy_url,
-            "canonical": links.landing(snap.org_slug, snap.magnet_slug),
+            "privacy_url": snap.privacy_url, "canonical": canonical,
+            "share_image": f"{canonical}/og.png?v={snap.share_version}",
             "robots": snap.robots, "magnet_id": snap.magnet_id,
             "action": links.landing(snap.org_slug, snap.magnet_slug).removeprefix(links.base)
             or "/", "double_opt_in": snap.double_opt_in, "has_artifact": snap.has_artifact,
