@@ -26,6 +26,7 @@ from app_api.routes import (
     builds,
     checks,
     documents,
+    domains,
     drafts,
     embed,
     experiment_actions,
@@ -213,6 +214,7 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
         app.add_api_route("/healthz", _healthz, methods=["GET"], include_in_schema=False)
     install_observability(app)
     install_docs(app)
+    app.include_router(domains.router)  # last: /{magnet slug} on custom domains
     check_route_permissions(app)
     document_permissions(app)
     return app

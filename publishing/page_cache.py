@@ -27,7 +27,7 @@ from experiments.assignment import assign
 from ingestion.registry import experiment_config
 from kernel.errors import DomainError, NotFoundError
 from kernel.metadata import revisions
-from kernel.metadata.models import Organization
+from kernel.metadata.models import Organization, Site
 from publishing.delivery import artifact_for
 from publishing.embed import site_origins
 from publishing.landing import (
@@ -127,6 +127,7 @@ class LandingCache:
         self.sessions = sessions
         self.check_every_s = check_every_s
         self._pages: dict[tuple[str, str], LandingSnapshot | DomainError] = {}
+        self._domains: dict[str, tuple[str, str]] | None = None  # host -> (site id, org slug)
         self._revision: tuple[int, int] | None = None
         self._checked = 0.0
         self._generation = 0  # moves on every clear: a load racing a commit is not kept
@@ -138,7 +139,25 @@ class LandingCache:
 
     def clear(self) -> None:
         self._generation += 1
-        self._pages = {}
+        self._pages, self._domains = {}, None
+
+    def domain(self, host: str) -> tuple[str, str] | None:
+        """(site id, organization slug) of the site whose custom domain is ``host``
+        (blocking when the map must be read; call it off the event loop)."""
+        host = host.strip().lower().rstrip(".")
+        with self._lock:
+            with self.sessions() as session:
+                self._current(session)
+                domains = self._domains
+                if domains is None:
+                    generation = self._generation
+                    domains = {d: (site_id, slug) for d, site_id, slug in session.execute(
+                        sa.select(Site.custom_domain, Site.id, Organization.slug)
+                        .join(Organization, Organization.id == Site.org_id)
+                        .where(Site.custom_domain.is_not(None)))}
+                    if generation == self._generation:
+                        self._domains = domains
+        return domains.get(host)
 
     def _current(self, session: Session) -> None:
         now = time.monotonic()

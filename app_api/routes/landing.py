@@ -83,9 +83,9 @@ FormData = Annotated[dict[str, Any], Depends(form_data)]
 NONCE_SLOT, TOKEN_SLOT = "\x1enonce\x1e", "\x1etoken\x1e"
 
 
-def _context(pub: Public, snap: LandingSnapshot, variant: str) -> dict[str, Any]:
+def _context(pub: Public, snap: LandingSnapshot, variant: str, canonical: str
+             ) -> dict[str, Any]:
     links = pub.links()
-    canonical = links.landing(snap.org_slug, snap.magnet_slug)
     return {"page": snap.content(variant), "org_name": snap.org_name,
             "privacy_url": snap.privacy_url, "canonical": canonical,
             "share_image": f"{canonical}/og.png?v={snap.share_version}",
@@ -96,18 +96,20 @@ def _context(pub: Public, snap: LandingSnapshot, variant: str) -> dict[str, Any]
 
 
 def _landing(pub: Public, snap: LandingSnapshot, visitor: str, status: int = 200,
-             errors: list[str] | None = None, values: dict[str, str] | None = None
-             ) -> tuple[HTMLResponse, Assignment]:
-    """The page for ``visitor``: pre-rendered per variant unless it shows form errors."""
+             errors: list[str] | None = None, values: dict[str, str] | None = None,
+             canonical: str = "") -> tuple[HTMLResponse, Assignment]:
+    """The page for ``visitor``: pre-rendered per variant unless it shows form errors.
+    ``canonical``: the page's own URL (default: ``/m/{org}/{magnet}`` on the base URL)."""
     assignment = snap.assignment(visitor)
     token = form_token(pub.settings.secret_key, snap.magnet_id, visitor, assignment)
-    ctx = {**_context(pub, snap, assignment.variant), "experiment": assignment.experiment,
-           "variant": assignment.variant}
+    canonical = canonical or pub.links().landing(snap.org_slug, snap.magnet_slug)
+    ctx = {**_context(pub, snap, assignment.variant, canonical),
+           "experiment": assignment.experiment, "variant": assignment.variant}
     if errors or values:
         return html_page("landing.html", status, token=token, errors=errors or [],
                          values=values or {}, **ctx), assignment
     nonce = new_nonce()
-    body = snap.pre_rendered(assignment.variant, pub.links().base, lambda: render(
+    body = snap.pre_rendered(assignment.variant, canonical, lambda: render(
         "landing.html", nonce=NONCE_SLOT, token=TOKEN_SLOT, errors=[], values={}, **ctx))
     body = body.replace(NONCE_SLOT, nonce).replace(TOKEN_SLOT, token)
     return HTMLResponse(body, status, headers=page_headers(nonce)), assignment
@@ -119,6 +121,16 @@ async def _snapshot(pub: Public, org_slug: str, magnet_slug: str) -> LandingSnap
             or await anyio.to_thread.run_sync(pub.pages.get, org_slug, magnet_slug))
 
 
+def gone_page(exc: MagnetGoneError) -> HTMLResponse:
+    return message_page(410, "This offer has ended", f"{exc.message}. Thank you for your "
+                        "interest.", headers={"Cache-Control": "public, max-age=300"})
+
+
+def not_found_page() -> HTMLResponse:
+    return message_page(404, "Page not found", "There is no page at this address. Check the "
+                        "link you followed.")
+
+
 @router.get("/m/{org_slug}/{magnet_slug}")
 async def landing_page(org_slug: str, magnet_slug: str, request: Request,
                        pub: PublicDep) -> Response:
@@ -126,13 +138,17 @@ async def landing_page(org_slug: str, magnet_slug: str, request: Request,
     try:
         snap = await _snapshot(pub, org_slug, magnet_slug)
     except MagnetGoneError as exc:
-        return message_page(410, "This offer has ended", f"{exc.message}. Thank you for your "
-                        "interest.", headers={"Cache-Control": "public, max-age=300"})
+        return gone_page(exc)
     except NotFoundError:
-        return message_page(404, "Page not found", "There is no page at this address. Check the "
-                        "link you followed.")
+        return not_found_page()
+    return await serve_landing(request, pub, snap)
+
+
+async def serve_landing(request: Request, pub: Public, snap: LandingSnapshot,
+                        canonical: str = "") -> Response:
+    """The landing page of ``snap`` for this request's visitor, its events recorded."""
     visitor, new_visitor = _visitor(request, pub, snap)
-    page, assignment = _landing(pub, snap, visitor)
+    page, assignment = _landing(pub, snap, visitor, canonical=canonical)
     if request.query_params.get("embed") == "1":  # the iframe snippet
         frames = " ".join(snap.frame_origins) or "'none'"
         page.headers["Content-Security-Policy"] = page.headers[

@@ -112,12 +112,16 @@ class Site(OrgScoped, CreatedAt, Base):
     """A website that embeds the snippet/pixel, identified by its public ``site_key``."""
 
     __tablename__ = "sites"
-    __table_args__ = (sa.Index("ix_sites_org_id", "org_id"),)
+    __table_args__ = (sa.Index("ix_sites_org_id", "org_id"),
+                      sa.Index("ux_sites_custom_domain", "custom_domain", unique=True))
 
     id: Mapped[str] = id_column("sites")
     name: Mapped[str] = mapped_column(sa.String(200))
     site_key: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_site_key)
     allowed_origins: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    #: A host name (``go.example.com``) that serves this site's magnets' landing pages at
+    #: ``/{magnet slug}`` (publishing.page_cache maps the Host header to it).
+    custom_domain: Mapped[str | None] = mapped_column(sa.String(253))
 
 
 class LeadMagnet(OrgScoped, Timestamps, Base):

@@ -1,0 +1,32 @@
+"""sites.custom_domain: a host name serving the site's magnets' landing pages.
+
+Revision ID: domains
+Revises: builds
+Create Date: 2026-12-02
+
+A request whose Host header is a site's custom domain gets that site's magnets' landing
+pages at ``/{magnet slug}`` (publishing.page_cache, app_api/routes/domains.py). Unique:
+one host belongs to one site; several NULLs are allowed.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = 'domains'
+down_revision: str | Sequence[str] | None = 'builds'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('sites') as batch:
+        batch.add_column(sa.Column('custom_domain', sa.String(length=253), nullable=True))
+    op.create_index('ux_sites_custom_domain', 'sites', ['custom_domain'], unique=True)
+
+
+def downgrade() -> None:
+    op.drop_index('ux_sites_custom_domain', table_name='sites')
+    with op.batch_alter_table('sites') as batch:
+        batch.drop_column('custom_domain')
