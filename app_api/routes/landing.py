@@ -21,6 +21,14 @@ from app_api.public import Public, PublicDep
 from kernel.errors import DomainError, NotFoundError
 from kernel.metadata.enums import ConsentMode
 from publishing import tokens
+from publishing.consent_banner import (
+    CONSENT_COOKIE,
+    DENIED,
+    GRANTED,
+    banner_needed,
+    consent_token,
+    read_choice,
+)
 from publishing.delivery import delivery_name
 from publishing.embed import allowed_origin
 from publishing.events import event_row, utm_of
@@ -80,7 +88,7 @@ async def form_data(request: Request) -> dict[str, Any]:
 
 FormData = Annotated[dict[str, Any], Depends(form_data)]
 # Stand-ins for the per-visitor parts of a pre-rendered page (markupsafe leaves them be).
-NONCE_SLOT, TOKEN_SLOT = "\x1enonce\x1e", "\x1etoken\x1e"
+NONCE_SLOT, TOKEN_SLOT, CONSENT_SLOT = "\x1enonce\x1e", "\x1etoken\x1e", "\x1econsent\x1e"
 
 
 def _context(pub: Public, snap: LandingSnapshot, variant: str, canonical: str
@@ -100,18 +108,25 @@ def _landing(pub: Public, snap: LandingSnapshot, visitor: str, status: int = 200
              canonical: str = "") -> tuple[HTMLResponse, Assignment]:
     """The page for ``visitor``: pre-rendered per variant unless it shows form errors.
     ``canonical``: the page's own URL (default: ``/m/{org}/{magnet}`` on the base URL)."""
+    secret = pub.settings.secret_key
     assignment = snap.assignment(visitor)
-    token = form_token(pub.settings.secret_key, snap.magnet_id, visitor, assignment)
+    token = form_token(secret, snap.magnet_id, visitor, assignment)
     canonical = canonical or pub.links().landing(snap.org_slug, snap.magnet_slug)
+    ask = banner_needed(snap.consent_mode, pub.request.cookies)
     ctx = {**_context(pub, snap, assignment.variant, canonical),
-           "experiment": assignment.experiment, "variant": assignment.variant}
+           "experiment": assignment.experiment, "variant": assignment.variant,
+           "show_banner": ask, "consent_action": f"/m/{snap.org_slug}/{snap.magnet_slug}/consent"}
+    consent = consent_token(secret, snap.magnet_id, visitor) if ask else ""
     if errors or values:
         return html_page("landing.html", status, token=token, errors=errors or [],
-                         values=values or {}, **ctx), assignment
+                         values=values or {}, consent_token=consent, **ctx), assignment
     nonce = new_nonce()
-    body = snap.pre_rendered(assignment.variant, canonical, lambda: render(
-        "landing.html", nonce=NONCE_SLOT, token=TOKEN_SLOT, errors=[], values={}, **ctx))
+    body = snap.pre_rendered(f"{assignment.variant}|{int(ask)}", canonical, lambda: render(
+        "landing.html", nonce=NONCE_SLOT, token=TOKEN_SLOT, consent_token=CONSENT_SLOT,
+        errors=[], values={}, **ctx))
     body = body.replace(NONCE_SLOT, nonce).replace(TOKEN_SLOT, token)
+    if ask:
+        body = body.replace(CONSENT_SLOT, consent)
     return HTMLResponse(body, status, headers=page_headers(nonce)), assignment
 
 
@@ -178,6 +193,30 @@ async def serve_landing(request: Request, pub: Public, snap: LandingSnapshot,
         page.set_cookie(exposed_key, visitor, **cookie)  # type: ignore[arg-type]
     page.headers["Vary"] = "Cookie"
     return page
+
+
+@router.post("/m/{org_slug}/{magnet_slug}/consent")
+async def consent_choice(org_slug: str, magnet_slug: str, request: Request, pub: PublicDep,
+                         raw: FormData) -> Response:
+    """The consent banner's answer: cookies for this browser, then back to the page."""
+    try:
+        snap = await _snapshot(pub, org_slug, magnet_slug)
+    except (MagnetGoneError, NotFoundError):
+        return not_found_page()
+    try:
+        granted, visitor = read_choice(pub.settings.secret_key, snap.magnet_id, raw)
+    except DomainError as exc:
+        return _refusal(request, 400, exc)
+    response: Response = (JSONResponse({"consent": GRANTED if granted else DENIED})
+                          if _wants_json(request) else
+                          RedirectResponse(f"/m/{snap.org_slug}/{snap.magnet_slug}", 303))
+    cookie = {"max_age": COOKIE_AGE, "path": "/", "samesite": "lax",
+              "secure": request.url.scheme == "https"}
+    response.set_cookie(CONSENT_COOKIE, GRANTED if granted else DENIED,
+                        **cookie)  # type: ignore[arg-type]
+    if granted and VISITOR_RE.match(visitor):  # the id the page used: the variant stays
+        response.set_cookie(VISITOR_COOKIE, visitor, **cookie)  # type: ignore[arg-type]
+    return response
 
 
 def _refusal(request: Request, status: int, exc: DomainError,
