@@ -261,6 +261,9 @@ class Lead(OrgScoped, CreatedAt, Base):
     #: Per-purpose consent as given: ``[{"purpose", "granted", "text", "version", "at"}]``.
     consents: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list,
                                                            server_default="[]")
+    #: Labels for segments (``leads.tags``): from the magnet's ``content.tags`` at opt-in
+    #: and ``PUT /v1/leads/{id}/tags``; campaigns can be sent to leads with a tag.
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
 
     @validates("email")
     def _email(self, _key: str, value: str) -> str:
