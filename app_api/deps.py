@@ -30,6 +30,7 @@ from kernel.metadata.base import Base
 from kernel.metadata.enums import ActorType
 from kernel.settings import Settings
 from kernel.warehouse import Warehouse, open_warehouse
+from publishing.page_cache import LandingCache
 
 M = TypeVar("M", bound=Base)
 
@@ -46,6 +47,7 @@ class State:
                                             settings.api_login_max_failures_per_ip)
         self.key_touched: dict[str, float] = {}
         self.wake_webhooks: Callable[[], None] = lambda: None
+        self.pages = LandingCache(sessions)  # landing-page snapshots (publishing)
         self._warehouse: Warehouse | None = None
         self._lock = threading.Lock()
 

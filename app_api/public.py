@@ -27,6 +27,7 @@ from kernel.metadata.models import Organization
 from kernel.settings import Settings
 from publishing.events import is_bot
 from publishing.links import Links
+from publishing.page_cache import LandingCache
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,11 @@ class Public:
     @property
     def settings(self) -> Settings:
         return self._app_state.settings
+
+    @property
+    def pages(self) -> LandingCache:
+        """This process's cache of landing-page snapshots."""
+        return self._app_state.pages
 
     def links(self) -> Links:
         """URL builder on ``LODESTONE_PUBLIC_URL`` or the URL the request came in on."""
@@ -84,21 +90,32 @@ class Public:
         """Count one request against ``key`` (shared through Redis when configured)."""
         return self._app_state.counter.incr(key, window_s)
 
+    def _recordable(self, rows: Sequence[Row]) -> bool:
+        if not rows or is_bot(self.request.headers.get("user-agent", "")):
+            return False  # the collector drops crawlers' events; so do the pages
+        if self._collector is None or self._collector.spool is None:
+            log.warning("collector not running in this process: %d page events not recorded",
+                        len(rows))
+            return False
+        return True
+
     def record(self, rows: Sequence[Row]) -> None:
         """Append server-made events through the collector's spool (durable on return).
 
         Called from a route running in a worker thread; the spool lives on the event loop.
         """
-        if not rows or is_bot(self.request.headers.get("user-agent", "")):
-            return  # the collector drops crawlers' events; so do the pages
-        if self._collector is None or self._collector.spool is None:
-            log.warning("collector not running in this process: %d page events not recorded",
-                        len(rows))
-            return
-        anyio.from_thread.run(self._collector.record_server_events, list(rows))
+        if self._recordable(rows):
+            assert self._collector is not None
+            anyio.from_thread.run(self._collector.record_server_events, list(rows))
+
+    async def record_async(self, rows: Sequence[Row]) -> None:
+        """:meth:`record` for a route running on the event loop."""
+        if self._recordable(rows):
+            assert self._collector is not None
+            await self._collector.record_server_events(list(rows))
 
 
-def get_public(request: Request, state: Annotated[State, Depends(get_state)]) -> Public:
+async def get_public(request: Request, state: Annotated[State, Depends(get_state)]) -> Public:
     collector = getattr(request.app.state, "collector", None)
     return Public(state, collector, request)
 

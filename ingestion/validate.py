@@ -31,7 +31,7 @@ MAX_VALUE = 1e15
 
 EventName = Literal[
     "pageview", "magnet_view", "exposure", "form_start", "lead", "confirmed", "download",
-    "click", "purchase", "custom",
+    "click", "email_open", "purchase", "custom",
 ]
 if set(EventName.__args__) != EVENT_TYPES:  # type: ignore[attr-defined]
     raise RuntimeError("ingestion.validate.EventName must list kernel.schema.EventType")

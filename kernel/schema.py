@@ -21,6 +21,7 @@ class EventType(StrEnum):
     confirmed = "confirmed"
     download = "download"
     click = "click"
+    email_open = "email_open"
     purchase = "purchase"
     custom = "custom"
 

@@ -22,6 +22,7 @@ from experiments.autopilot import promotion_round
 from kernel.logs import CONSOLE
 from kernel.settings import get_settings, settings_env
 from kernel.warehouse import open_warehouse
+from lodestone.page_traffic import PageVisitors, max_posts_per_round
 from lodestone.seed import SeededOrg, seed_org
 from lodestone.services import (
     Child,
@@ -99,13 +100,22 @@ class _Stop(Exception):
     pass
 
 
-def _live_traffic(org: SeededOrg, api: str, stop: threading.Event, every_s: float = 15.0) -> None:
-    """Keep a trickle of simulated visitors flowing through the real collector over HTTP."""
+LIVE_VISITORS = 25  # simulated visitors per round sent to the collector's /v1/events
+PAGE_VISITORS = 4  # of them, visitors per round who load the real landing pages
+LIVE_EVERY_S = 15.0
+
+
+def _live_traffic(org: SeededOrg, api: str, stop: threading.Event, pages: PageVisitors,
+                  min_fill_s: float, every_s: float = LIVE_EVERY_S) -> None:
+    """Keep a trickle of simulated visitors flowing: most as events through the collector
+    over HTTP, a few through the real landing pages, opt-in forms and confirm links."""
     rng = random.Random()
     while not stop.wait(every_s):
         try:
-            rows, _ = generate(org, 25, 1, rng, int(time.time() * 1000))
+            rows, _ = generate(org, LIVE_VISITORS - PAGE_VISITORS, 1, rng,
+                               int(time.time() * 1000))
             send_http(rows, api, org.api_key)
+            pages.round(PAGE_VISITORS, stop.wait, min_fill_s)
         except Exception as exc:  # the demo goes on; the log says why
             log.warning("live traffic: %s", exc)
 
@@ -172,8 +182,13 @@ def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True)
     stop_traffic = threading.Event()
     try:
         sup.wait_healthy(timeout=180)
-        traffic = threading.Thread(target=_live_traffic, args=(org, api, stop_traffic), daemon=True)
+        pages = PageVisitors(api, session_factory(settings), org, rng=random.Random(),
+                             max_posts=max_posts_per_round(settings.optin_per_minute,
+                                                           LIVE_EVERY_S))
+        traffic = threading.Thread(target=_live_traffic, daemon=True, args=(
+            org, api, stop_traffic, pages, settings.optin_min_fill_s))
         traffic.start()
+        landing = "\n                 ".join(f"{api}/m/{org.slug}/{m.slug}" for m in org.magnets)
         stats = httpx.get(f"{api}/v1/stats/daily-magnet-metrics",
                           headers={"Authorization": f"Bearer {org.api_key}"}, timeout=30).json()
         print(
@@ -187,7 +202,10 @@ def up(*, check: bool = False, visitors: int = 20000, keep_running: bool = True)
             f"  Demo login     owner@{org.slug}.example / lodestone-demo\n"
             f"  Last 30 days:  {int(stats['totals']['views'])} magnet views, "
             f"{int(stats['totals']['leads'])} leads\n"
-            f"  Live traffic:  25 simulated visitors every 15 s through the collector\n"
+            f"  Landing pages  {landing}\n"
+            f"  Live traffic:  {LIVE_VISITORS} simulated visitors every {LIVE_EVERY_S:.0f} s, "
+            f"{PAGE_VISITORS} of them through the landing pages\n"
+            f"                 (opt-in, confirm link from the mail outbox, download)\n"
             f"  Logs in {sup.log_dir} (-v shows them here); below: warnings, errors and\n"
             f"  promotions only. Press Ctrl-C to stop everything.", flush=True)
         if check:

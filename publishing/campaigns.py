@@ -25,6 +25,7 @@ from kernel.metadata.audit import Actor, record
 from kernel.metadata.models import Lead, LeadMagnet, MailCampaign, Organization
 from kernel.metadata.types import utcnow
 from kernel.settings import Settings
+from leads.tags import TagError, has_any_tag, normalize_tags
 from publishing import tokens
 from publishing.links import Links
 from publishing.mail.outbox import queue_mail
@@ -64,6 +65,12 @@ def schedule_campaign(session: Session, org_id: str, actor: Actor, *, magnet_id:
         raise CampaignError("scheduled_at needs a time zone (e.g. 2026-01-05T09:00:00Z)",
                             [{"field": "scheduled_at"}])
     segment = dict(segment or {})
+    if segment.get("tags") is not None:
+        try:
+            segment["tags"] = normalize_tags(segment["tags"] if isinstance(
+                segment["tags"], list) else [segment["tags"]])
+        except TagError as exc:
+            raise CampaignError(exc.message, [{"field": "segment.tags"}]) from exc
     for other in segment.get("magnet_ids") or []:
         if session.scalar(sa.select(LeadMagnet.id).where(LeadMagnet.id == other,
                                                          LeadMagnet.org_id == org_id)) is None:
@@ -94,7 +101,7 @@ def _since(value: Any) -> dt.datetime | None:
 
 def audience(session: Session, campaign: MailCampaign) -> Iterator[Lead]:
     """Confirmed leads of the organization who consented to the campaign's purpose, once
-    per address, within the segment (magnets, sign-up dates)."""
+    per address, within the segment (magnets, sign-up dates, tags: any of them)."""
     stmt = (sa.select(Lead).where(Lead.org_id == campaign.org_id,
                                   Lead.confirmed_at.is_not(None))
             .order_by(Lead.created_at, Lead.id))
@@ -106,9 +113,11 @@ def audience(session: Session, campaign: MailCampaign) -> Iterator[Lead]:
         stmt = stmt.where(Lead.created_at >= since)
     if until is not None:
         stmt = stmt.where(Lead.created_at < until)
+    tags = [str(t) for t in segment.get("tags") or []]
     seen: set[str] = set()
     for lead in session.scalars(stmt).all():  # read before the caller adds mails
-        if lead.email not in seen and _consented(lead, campaign.purpose):
+        if (lead.email not in seen and _consented(lead, campaign.purpose)
+                and has_any_tag(lead, tags)):
             seen.add(lead.email)
             yield lead
 
@@ -135,6 +144,7 @@ def queue_campaign(session: Session, campaign: MailCampaign, links: Links) -> in
                "subtitle": sub, "org_name": org.name,
                "accent": str((magnet.design or {}).get("accent") or "#1d4ed8"),
                "click_url": click_url(links, lead, campaign, target),
+               "open_url": links.open_pixel(lead, f"campaign:{campaign.id}"),
                "unsubscribe_url": links.unsubscribe(lead)}
         queue_mail(session, campaign.org_id, kind="campaign", to_addr=lead.email,
                    to_name=lead.name or "", lead_id=lead.id, subject=campaign.subject,

@@ -39,6 +39,12 @@ class Links:
         ttl = self.settings.download_link_ttl_hours * HOUR
         return f"{self.base}/d/{self._sign('download', lead, ttl)}"
 
+    def open_pixel(self, lead: Lead, mail_key: str) -> str:
+        """The open pixel of one mail (``mail_key``: the campaign, or one send) to ``lead``."""
+        token = tokens.sign(self.settings.secret_key, "open",
+                            {"o": lead.org_id, "l": lead.id, "k": mail_key}, UNSUBSCRIBE_TTL_S)
+        return f"{self.base}/o/{token}.gif"
+
     def unsubscribe(self, lead: Lead) -> str:
         return f"{self.base}/u/{self._sign('unsubscribe', lead, UNSUBSCRIBE_TTL_S)}"
 

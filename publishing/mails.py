@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from email.utils import parseaddr
 
 from sqlalchemy.orm import Session
@@ -29,7 +30,8 @@ def queue_confirmation(session: Session, magnet: LeadMagnet, lead: Lead, org_nam
                        links: Links) -> MailMessage:
     """The double opt-in mail: one link that confirms and delivers."""
     ctx = {**_common(magnet, lead, org_name, links), "confirm_url": links.confirm(lead),
-           "ttl_hours": links.settings.confirm_link_ttl_hours}
+           "ttl_hours": links.settings.confirm_link_ttl_hours,
+           "open_url": links.open_pixel(lead, f"confirm:{uuid.uuid4().hex}")}
     return queue_mail(
         session, lead.org_id, kind="confirm", to_addr=lead.email, to_name=lead.name or "",
         lead_id=lead.id, subject=f"Confirm to get {ctx['title']}",

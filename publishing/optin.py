@@ -22,6 +22,7 @@ from kernel.metadata.audit import Actor
 from kernel.metadata.models import Lead, LeadMagnet
 from kernel.metadata.types import utcnow
 from leads.service import confirm_lead, create_lead
+from leads.tags import MAX_TAGS, TAG, TagError, normalize_tags
 from publishing import tokens
 from publishing.landing import Assignment, PageContent
 from publishing.links import Links
@@ -128,11 +129,11 @@ def parse_form(raw: Mapping[str, Any], content: PageContent) -> OptInForm:
     return OptInForm(email=email, name=name, fields=fields, consents=consents)
 
 
-def form_token(secret: str, magnet: LeadMagnet, visitor_id: str, assignment: Assignment,
+def form_token(secret: str, magnet_id: str, visitor_id: str, assignment: Assignment,
                now: float | None = None) -> str:
     """The signed token embedded in the form: which magnet, visitor and arm, and when."""
     issued = time.time() if now is None else now
-    return tokens.sign(secret, "form", {"m": magnet.id, "v": visitor_id,
+    return tokens.sign(secret, "form", {"m": magnet_id, "v": visitor_id,
                                         "e": assignment.experiment, "a": assignment.variant,
                                         "t": round(issued, 3)}, FORM_TTL_S, now=issued)
 
@@ -158,6 +159,18 @@ def check_submission(secret: str, magnet: LeadMagnet, raw: Mapping[str, Any],
         raise BotSuspectedError("this form was submitted faster than a person can; wait a "
                                 "moment and submit again")
     return payload
+
+
+def magnet_tags(magnet: LeadMagnet) -> list[str]:
+    """The tags a magnet's ``content.tags`` gives its new leads (invalid ones ignored)."""
+    raw = (magnet.content or {}).get("tags")
+    if not isinstance(raw, list):
+        return []
+    good = [t for t in raw if isinstance(t, str) and TAG.match(t.strip().lower())]
+    try:
+        return normalize_tags(good)
+    except TagError:  # more than the limit
+        return normalize_tags(sorted(set(t.strip().lower() for t in good))[:MAX_TAGS])
 
 
 @dataclass
@@ -190,7 +203,7 @@ def submit(session: Session, magnet: LeadMagnet, form: OptInForm, *, org_name: s
         session, magnet.org_id, ACTOR, magnet_id=magnet.id, email=form.email,
         name=form.name or None, variant=variant or None, fields=form.fields,
         visitor_id=visitor_id[:64] or None, consent=form.marketing, consents=form.consents,
-        utm=utm)
+        utm=utm, tags=magnet_tags(magnet))
     if magnet.double_opt_in:
         queue_confirmation(session, magnet, lead, org_name, links)
         return Outcome(lead, "pending", True, False)

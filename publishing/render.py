@@ -17,6 +17,7 @@ def environment() -> Environment:
         loader=FileSystemLoader([HERE / "templates", HERE / "mail" / "templates"]),
         autoescape=select_autoescape(("html",), default_for_string=True, default=True),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the code: no stat() per render
     )
 
 

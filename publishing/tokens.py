@@ -17,7 +17,7 @@ from typing import Any
 
 from kernel.errors import DomainError
 
-PURPOSES = frozenset({"form", "confirm", "download", "unsubscribe", "click"})
+PURPOSES = frozenset({"form", "confirm", "download", "unsubscribe", "click", "consent", "open"})
 
 
 class TokenError(DomainError):

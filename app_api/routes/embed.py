@@ -59,7 +59,7 @@ def form_json(org_slug: str, magnet_slug: str, request: Request, pub: PublicDep,
                 "double_opt_in": magnet.double_opt_in, "privacy_url": privacy_url(org),
                 "action": links.landing(org.slug, magnet.slug),
                 "accent": str((magnet.design or {}).get("accent") or "#1d4ed8"),
-                "token": form_token(pub.settings.secret_key, magnet, visitor, assignment)}
+                "token": form_token(pub.settings.secret_key, magnet.id, visitor, assignment)}
             ids = (org.id, magnet.site_id or "", magnet.id)
     except (NotFoundError, MagnetGoneError) as exc:
         return JSONResponse({"error": {"code": exc.code, "message": exc.message,

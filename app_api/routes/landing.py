@@ -12,26 +12,27 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from app_api.pages import html_page, message_page
+from app_api.pages import html_page, message_page, new_nonce, page_headers
 from app_api.public import Public, PublicDep
 from kernel.errors import DomainError, NotFoundError
 from kernel.metadata.enums import ConsentMode
-from kernel.metadata.models import LeadMagnet, Organization
 from publishing import tokens
-from publishing.delivery import delivery_name, has_artifact
-from publishing.embed import allowed_origin, site_origins
-from publishing.events import event_row, utm_of
-from publishing.landing import (
-    MagnetGoneError,
-    assignment_for,
-    live_experiment,
-    page_content,
-    published_magnet,
+from publishing.consent_banner import (
+    CONSENT_COOKIE,
+    DENIED,
+    GRANTED,
+    banner_needed,
+    consent_token,
+    read_choice,
 )
-from publishing.links import privacy_url
+from publishing.delivery import delivery_name
+from publishing.embed import allowed_origin
+from publishing.events import event_row, utm_of
+from publishing.landing import Assignment, MagnetGoneError, page_content, published_magnet
 from publishing.optin import (
     BotSuspectedError,
     OptInError,
@@ -40,6 +41,8 @@ from publishing.optin import (
     parse_form,
     submit,
 )
+from publishing.page_cache import LandingSnapshot
+from publishing.render import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -61,7 +64,7 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-def _visitor(request: Request, pub: Public, org: Organization) -> tuple[str, bool]:
+def _visitor(request: Request, pub: Public, snap: LandingSnapshot) -> tuple[str, bool]:
     """(visitor id, whether to set the cookie), per the organization's consent mode.
 
     ``first_party``: the ``ls_vid`` cookie, created on the first visit. ``cookieless`` and
@@ -72,9 +75,9 @@ def _visitor(request: Request, pub: Public, org: Organization) -> tuple[str, boo
     vid = request.cookies.get(VISITOR_COOKIE, "")
     if VISITOR_RE.match(vid):
         return vid, False
-    if ConsentMode(org.consent_mode) == ConsentMode.FIRST_PARTY:
+    if ConsentMode(snap.consent_mode) == ConsentMode.FIRST_PARTY:
         return uuid.uuid4().hex, True
-    return pub.cookieless_visitor(org.id), False
+    return pub.cookieless_visitor(snap.org_id), False
 
 
 async def form_data(request: Request) -> dict[str, Any]:
@@ -84,51 +87,92 @@ async def form_data(request: Request) -> dict[str, Any]:
 
 
 FormData = Annotated[dict[str, Any], Depends(form_data)]
+# Stand-ins for the per-visitor parts of a pre-rendered page (markupsafe leaves them be).
+NONCE_SLOT, TOKEN_SLOT, CONSENT_SLOT = "\x1enonce\x1e", "\x1etoken\x1e", "\x1econsent\x1e"
 
 
-def _landing(pub: Public, org: Organization, db: Any, magnet: LeadMagnet, visitor: str,
-             status: int = 200, errors: list[str] | None = None,
-             values: dict[str, str] | None = None) -> tuple[HTMLResponse, Any]:
-    assignment = assignment_for(live_experiment(db.session, magnet), visitor)
-    content = page_content(magnet, assignment.variant)
+def _context(pub: Public, snap: LandingSnapshot, variant: str, canonical: str
+             ) -> dict[str, Any]:
     links = pub.links()
-    action = links.landing(org.slug, magnet.slug).removeprefix(links.base) or "/"
-    design = magnet.design or {}
-    page = html_page(
-        "landing.html", status, page=content, org_name=org.name, privacy_url=privacy_url(org),
-        canonical=links.landing(org.slug, magnet.slug), robots="index,follow",
-        magnet_id=magnet.id, experiment=assignment.experiment, variant=assignment.variant,
-        token=form_token(pub.settings.secret_key, magnet, visitor, assignment),
-        action=action, errors=errors or [], values=values or {},
-        double_opt_in=magnet.double_opt_in, has_artifact=has_artifact(db.session, magnet),
-        accent=str(design.get("accent") or "#1d4ed8"))
-    return page, assignment
+    return {"page": snap.content(variant), "org_name": snap.org_name,
+            "privacy_url": snap.privacy_url, "canonical": canonical,
+            "share_image": f"{canonical}/og.png?v={snap.share_version}",
+            "robots": snap.robots, "magnet_id": snap.magnet_id,
+            "action": links.landing(snap.org_slug, snap.magnet_slug).removeprefix(links.base)
+            or "/", "double_opt_in": snap.double_opt_in, "has_artifact": snap.has_artifact,
+            "accent": snap.accent}
+
+
+def _landing(pub: Public, snap: LandingSnapshot, visitor: str, status: int = 200,
+             errors: list[str] | None = None, values: dict[str, str] | None = None,
+             canonical: str = "") -> tuple[HTMLResponse, Assignment]:
+    """The page for ``visitor``: pre-rendered per variant unless it shows form errors.
+    ``canonical``: the page's own URL (default: ``/m/{org}/{magnet}`` on the base URL)."""
+    secret = pub.settings.secret_key
+    assignment = snap.assignment(visitor)
+    token = form_token(secret, snap.magnet_id, visitor, assignment)
+    canonical = canonical or pub.links().landing(snap.org_slug, snap.magnet_slug)
+    ask = banner_needed(snap.consent_mode, pub.request.cookies)
+    ctx = {**_context(pub, snap, assignment.variant, canonical),
+           "experiment": assignment.experiment, "variant": assignment.variant,
+           "show_banner": ask, "consent_action": f"/m/{snap.org_slug}/{snap.magnet_slug}/consent"}
+    consent = consent_token(secret, snap.magnet_id, visitor) if ask else ""
+    if errors or values:
+        return html_page("landing.html", status, token=token, errors=errors or [],
+                         values=values or {}, consent_token=consent, **ctx), assignment
+    nonce = new_nonce()
+    body = snap.pre_rendered(f"{assignment.variant}|{int(ask)}", canonical, lambda: render(
+        "landing.html", nonce=NONCE_SLOT, token=TOKEN_SLOT, consent_token=CONSENT_SLOT,
+        errors=[], values={}, **ctx))
+    body = body.replace(NONCE_SLOT, nonce).replace(TOKEN_SLOT, token)
+    if ask:
+        body = body.replace(CONSENT_SLOT, consent)
+    return HTMLResponse(body, status, headers=page_headers(nonce)), assignment
+
+
+async def _snapshot(pub: Public, org_slug: str, magnet_slug: str) -> LandingSnapshot:
+    """The page's cached snapshot; the database only when it changed (off the loop)."""
+    return (pub.pages.cached(org_slug, magnet_slug)
+            or await anyio.to_thread.run_sync(pub.pages.get, org_slug, magnet_slug))
+
+
+def gone_page(exc: MagnetGoneError) -> HTMLResponse:
+    return message_page(410, "This offer has ended", f"{exc.message}. Thank you for your "
+                        "interest.", headers={"Cache-Control": "public, max-age=300"})
+
+
+def not_found_page() -> HTMLResponse:
+    return message_page(404, "Page not found", "There is no page at this address. Check the "
+                        "link you followed.")
 
 
 @router.get("/m/{org_slug}/{magnet_slug}")
-def landing_page(org_slug: str, magnet_slug: str, request: Request,
-                 pub: PublicDep) -> Response:
+async def landing_page(org_slug: str, magnet_slug: str, request: Request,
+                       pub: PublicDep) -> Response:
     """A published magnet's landing page, in the visitor's variant."""
     try:
-        with pub.org_by_slug(org_slug) as (org, db):
-            magnet = published_magnet(db.session, org.id, magnet_slug)
-            visitor, new_visitor = _visitor(request, pub, org)
-            page, assignment = _landing(pub, org, db, magnet, visitor)
-            site_id, magnet_id, org_id = magnet.site_id or "", magnet.id, org.id
-            if request.query_params.get("embed") == "1":  # the iframe snippet
-                frames = " ".join(site_origins(db.session, magnet)) or "'none'"
-                page.headers["Content-Security-Policy"] = page.headers[
-                    "Content-Security-Policy"].replace("frame-ancestors 'none'",
-                                                       f"frame-ancestors {frames}")
+        snap = await _snapshot(pub, org_slug, magnet_slug)
     except MagnetGoneError as exc:
-        return message_page(410, "This offer has ended", f"{exc.message}. Thank you for your "
-                        "interest.", headers={"Cache-Control": "public, max-age=300"})
+        return gone_page(exc)
     except NotFoundError:
-        return message_page(404, "Page not found", "There is no page at this address. Check the "
-                        "link you followed.")
+        return not_found_page()
+    return await serve_landing(request, pub, snap)
+
+
+async def serve_landing(request: Request, pub: Public, snap: LandingSnapshot,
+                        canonical: str = "") -> Response:
+    """The landing page of ``snap`` for this request's visitor, its events recorded."""
+    visitor, new_visitor = _visitor(request, pub, snap)
+    page, assignment = _landing(pub, snap, visitor, canonical=canonical)
+    if request.query_params.get("embed") == "1":  # the iframe snippet
+        frames = " ".join(snap.frame_origins) or "'none'"
+        page.headers["Content-Security-Policy"] = page.headers[
+            "Content-Security-Policy"].replace("frame-ancestors 'none'",
+                                               f"frame-ancestors {frames}")
     url = str(request.url)
-    common = {"org_id": org_id, "site_id": site_id, "visitor_id": visitor,
-              "magnet_id": magnet_id, "url": url, "referrer": request.headers.get("referer", ""),
+    common = {"org_id": snap.org_id, "site_id": snap.site_id, "visitor_id": visitor,
+              "magnet_id": snap.magnet_id, "url": url,
+              "referrer": request.headers.get("referer", ""),
               "utm": utm_of(url), "experiment": assignment.experiment,
               "variant": assignment.variant, **pub.facts()}
     rows = [event_row("magnet_view", **common)]
@@ -140,7 +184,7 @@ def landing_page(org_slug: str, magnet_slug: str, request: Request,
                       and request.cookies.get(exposed_key) != visitor)
     if first_exposure:
         rows.append(event_row("exposure", **common))
-    pub.record(rows)
+    await pub.record_async(rows)
     cookie = {"max_age": COOKIE_AGE, "path": "/", "samesite": "lax",
               "secure": request.url.scheme == "https"}
     if new_visitor:
@@ -149,6 +193,30 @@ def landing_page(org_slug: str, magnet_slug: str, request: Request,
         page.set_cookie(exposed_key, visitor, **cookie)  # type: ignore[arg-type]
     page.headers["Vary"] = "Cookie"
     return page
+
+
+@router.post("/m/{org_slug}/{magnet_slug}/consent")
+async def consent_choice(org_slug: str, magnet_slug: str, request: Request, pub: PublicDep,
+                         raw: FormData) -> Response:
+    """The consent banner's answer: cookies for this browser, then back to the page."""
+    try:
+        snap = await _snapshot(pub, org_slug, magnet_slug)
+    except (MagnetGoneError, NotFoundError):
+        return not_found_page()
+    try:
+        granted, visitor = read_choice(pub.settings.secret_key, snap.magnet_id, raw)
+    except DomainError as exc:
+        return _refusal(request, 400, exc)
+    response: Response = (JSONResponse({"consent": GRANTED if granted else DENIED})
+                          if _wants_json(request) else
+                          RedirectResponse(f"/m/{snap.org_slug}/{snap.magnet_slug}", 303))
+    cookie = {"max_age": COOKIE_AGE, "path": "/", "samesite": "lax",
+              "secure": request.url.scheme == "https"}
+    response.set_cookie(CONSENT_COOKIE, GRANTED if granted else DENIED,
+                        **cookie)  # type: ignore[arg-type]
+    if granted and VISITOR_RE.match(visitor):  # the id the page used: the variant stays
+        response.set_cookie(VISITOR_COOKIE, visitor, **cookie)  # type: ignore[arg-type]
+    return response
 
 
 def _refusal(request: Request, status: int, exc: DomainError,
@@ -203,7 +271,8 @@ def _opt_in(org_slug: str, magnet_slug: str, request: Request, pub: Public,
                     raise
                 values = {k: str(v[-1])[:1000] for k, v in raw.items()
                           if k != "token" and isinstance(v, list) and v}
-                page, _ = _landing(pub, org, db, magnet, str(claim.get("v") or ""), 422,
+                page, _ = _landing(pub, pub.pages.get(org_slug, magnet_slug),
+                                   str(claim.get("v") or ""), 422,
                                    [d["message"] if d["field"] in ("email", "name") else
                                     f"{d['field']}: {d['message']}" for d in exc.details],
                                    values)

@@ -30,6 +30,7 @@ from app_api.schemas import (
 )
 from kernel.metadata.models import Lead
 from leads import service
+from leads.tags import set_tags
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
@@ -49,6 +50,7 @@ class LeadOut(Out):
     consent: bool
     confirmed_at: dt.datetime | None
     utm: dict[str, Any]
+    tags: list[str] = Field(default_factory=list)
     created_at: dt.datetime
 
 
@@ -154,6 +156,19 @@ def export_leads(ctx: PermExport, filters: Filters) -> StreamingResponse:
 def get_lead(lead_id: PathId, ctx: PermExport) -> Lead:
     """One lead."""
     return ctx.get(Lead, lead_id, "lead")
+
+
+class TagsIn(In):
+    tags: list[str] = Field(max_length=20, description="Lower-case labels (a-z, 0-9, - _).")
+
+
+@router.put("/{lead_id}/tags", response_model=LeadOut)
+def put_lead_tags(lead_id: PathId, body: TagsIn, ctx: PermTeam) -> Lead:
+    """Replace a lead's tags (campaigns can be sent to the leads with a tag)."""
+    lead = ctx.get(Lead, lead_id, "lead")
+    set_tags(ctx.db.session, lead, body.tags, ctx.actor)
+    ctx.db.commit()
+    return lead
 
 
 @router.delete("/{lead_id}", status_code=204)

@@ -4,6 +4,8 @@ through the collector's spool."""
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -15,7 +17,7 @@ from kernel.metadata.models import Lead, LeadMagnet
 from leads.service import confirm_lead
 from publishing import tokens
 from publishing.delivery import deliverable, delivery_name
-from publishing.events import event_row, utm_of
+from publishing.events import RecentIds, event_row, utm_of
 from publishing.landing import live_experiment
 from publishing.links import lead_ref
 from publishing.mail.outbox import suppress
@@ -126,6 +128,37 @@ def click(token: str, pub: PublicDep) -> Response:
                                  "lead_id": lead_id}, **pub.facts())])
     return RedirectResponse(target, 302, headers={"Cache-Control": "private, no-store",
                                                   "Referrer-Policy": "no-referrer"})
+
+
+OPENED = RecentIds()  # open pixels already recorded by this process
+PIXEL = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00"
+         b"\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+
+
+@router.get("/o/{token}.gif")
+def mail_opened(token: str, pub: PublicDep) -> Response:
+    """A mail's open pixel: one ``email_open`` per mail and recipient (its event id is
+    derived from both, so the warehouse keeps one however often the image loads)."""
+    headers = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}
+    try:
+        payload = tokens.verify(pub.settings.secret_key, "open", token)
+        org_id, lead_id, key = payload.get("o"), payload.get("l"), payload.get("k")
+        if not (isinstance(org_id, str) and isinstance(lead_id, str) and isinstance(key, str)):
+            raise tokens.TokenError("this image link cannot be read")
+        with pub.org_by_id(org_id) as (_org, db):
+            lead, magnet = _lead_and_magnet(db, lead_id)
+            visitor, site_id, magnet_id = lead.visitor_id or "", magnet.site_id or "", magnet.id
+    except DomainError:  # an image: no page to show; nothing recorded
+        return Response(PIXEL, media_type="image/gif", headers=headers)
+    campaign = key.removeprefix("campaign:") if key.startswith("campaign:") else ""
+    event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"lodestone:email_open:{org_id}:{lead_id}:{key}"))
+    if OPENED.first(event_id):
+        pub.record([event_row(
+            "email_open", org_id=org_id, site_id=site_id, visitor_id=visitor,
+            magnet_id=magnet_id, event_id=event_id, props={
+                "lead_id": lead_id, "mail": key.split(":", 1)[0], "campaign_id": campaign},
+            **pub.facts())])
+    return Response(PIXEL, media_type="image/gif", headers=headers)
 
 
 @router.get("/u/{token}")

@@ -114,6 +114,8 @@ class CampaignIn(In):
     magnet_ids: list[Id] = Field(default_factory=list, max_length=100)
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    tags: list[str] = Field(default_factory=list, max_length=20,
+                            description="Only leads with any of these tags.")
 
 
 class CampaignOut(BaseModel):
@@ -131,8 +133,10 @@ class CampaignOut(BaseModel):
 @router.post("/campaigns", response_model=CampaignOut, status_code=201)
 def create_campaign(body: CampaignIn, ctx: PermWrite) -> Any:
     """Schedule a mail announcing a magnet to confirmed leads who consented to ``purpose``
-    (segment: magnets, sign-up dates), sent through the mail outbox at the org's rate."""
+    (segment: magnets, sign-up dates, tags), sent through the mail outbox at the org's rate."""
     segment: dict[str, Any] = {"magnet_ids": body.magnet_ids}
+    if body.tags:
+        segment["tags"] = body.tags
     for key in ("since", "until"):
         value = getattr(body, key)
         if value is not None:

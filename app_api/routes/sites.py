@@ -15,6 +15,8 @@ from kernel.metadata.models import Site
 
 router = APIRouter(prefix="/v1/sites", tags=["sites"])
 
+_HOST = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
+                   r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$|^\*$")
 
 
@@ -30,24 +32,51 @@ def _origins(value: list[str]) -> list[str]:
     return sorted(set(cleaned))
 
 
+def _domain(value: str | None) -> str | None:
+    """A host name, lower-cased; '' or None removes the domain."""
+    if not value:
+        return None
+    host = value.strip().lower().rstrip(".")
+    if not _HOST.match(host):
+        raise ValueError(f"{value!r} is not a host name; give the bare name that points at "
+                         "this server, e.g. go.example.com (no scheme, port or path)")
+    return host
+
+
+DOMAIN_HELP = ("Host name (e.g. go.example.com, its DNS pointing at this server) that serves "
+               "this site's magnets' landing pages at /{magnet slug}; '' removes it.")
+
+
 class SiteIn(In):
     name: Name
     allowed_origins: list[str] = Field(default_factory=list, max_length=100)
+    custom_domain: str | None = Field(None, max_length=253, description=DOMAIN_HELP)
 
     @field_validator("allowed_origins")
     @classmethod
     def _check(cls, value: list[str]) -> list[str]:
         return _origins(value)
 
+    @field_validator("custom_domain")
+    @classmethod
+    def _check_domain(cls, value: str | None) -> str | None:
+        return _domain(value)
+
 
 class SitePatch(In):
     name: Name | None = None
     allowed_origins: list[str] | None = Field(None, max_length=100)
+    custom_domain: str | None = Field(None, max_length=253, description=DOMAIN_HELP)
 
     @field_validator("allowed_origins")
     @classmethod
     def _check(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else _origins(value)
+
+    @field_validator("custom_domain")
+    @classmethod
+    def _check_domain(cls, value: str | None) -> str | None:
+        return _domain(value)
 
 
 class SiteOut(Out):
@@ -55,6 +84,7 @@ class SiteOut(Out):
     name: str
     site_key: str = Field(description="Public key used by the snippet and the pixel.")
     allowed_origins: list[str]
+    custom_domain: str | None
     created_at: dt.datetime
 
 
@@ -73,7 +103,8 @@ def list_sites(ctx: PermRead, cursor: str | None = CursorQuery,
 @router.post("", response_model=SiteOut, status_code=201)
 def create_site(body: SiteIn, ctx: PermTeam) -> Site:
     """Add a site; its site_key goes into the snippet."""
-    return ctx.create(Site(name=body.name, allowed_origins=body.allowed_origins), "site")
+    return ctx.create(Site(name=body.name, allowed_origins=body.allowed_origins,
+                           custom_domain=body.custom_domain), "site")
 
 
 @router.get("/{site_id}", response_model=SiteOut)
@@ -84,9 +115,12 @@ def get_site(site_id: PathId, ctx: PermRead) -> Site:
 
 @router.patch("/{site_id}", response_model=SiteOut)
 def update_site(site_id: PathId, body: SitePatch, ctx: PermTeam) -> Site:
-    """Rename a site or replace its allowed origins."""
+    """Rename a site, replace its allowed origins or set its custom domain."""
     site = _get(ctx, site_id)
-    ctx.update(site, "site", body.model_dump(exclude_unset=True, exclude_none=True))
+    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    if "custom_domain" in body.model_fields_set:  # None (from '') removes it
+        changes["custom_domain"] = body.custom_domain
+    ctx.update(site, "site", changes)
     return site
 
 

@@ -112,12 +112,16 @@ class Site(OrgScoped, CreatedAt, Base):
     """A website that embeds the snippet/pixel, identified by its public ``site_key``."""
 
     __tablename__ = "sites"
-    __table_args__ = (sa.Index("ix_sites_org_id", "org_id"),)
+    __table_args__ = (sa.Index("ix_sites_org_id", "org_id"),
+                      sa.Index("ux_sites_custom_domain", "custom_domain", unique=True))
 
     id: Mapped[str] = id_column("sites")
     name: Mapped[str] = mapped_column(sa.String(200))
     site_key: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_site_key)
     allowed_origins: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    #: A host name (``go.example.com``) that serves this site's magnets' landing pages at
+    #: ``/{magnet slug}`` (publishing.page_cache maps the Host header to it).
+    custom_domain: Mapped[str | None] = mapped_column(sa.String(253))
 
 
 class LeadMagnet(OrgScoped, Timestamps, Base):
@@ -269,6 +273,9 @@ class Lead(OrgScoped, CreatedAt, Base):
     #: Per-purpose consent as given: ``[{"purpose", "granted", "text", "version", "at"}]``.
     consents: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list,
                                                            server_default="[]")
+    #: Labels for segments (``leads.tags``): from the magnet's ``content.tags`` at opt-in
+    #: and ``PUT /v1/leads/{id}/tags``; campaigns can be sent to leads with a tag.
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
 
     @validates("email")
     def _email(self, _key: str, value: str) -> str:

@@ -1,6 +1,7 @@
 """Config revisions: how every process learns that a site, key, user or experiment changed.
 
-The collector caches sites, API keys and running experiments (``ingestion.registry``). Any
+The collector caches sites, API keys and running experiments (``ingestion.registry``), the
+landing pages their magnets, variants and builds (``publishing.page_cache``). Any
 flush that adds, changes or deletes one of those rows bumps its organization's
 ``config_revision`` in the same transaction, so:
 
@@ -19,11 +20,21 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, UOWTransaction
 
-from kernel.metadata.models import ApiKey, Experiment, Organization, Site, User
+from kernel.metadata.models import (
+    ApiKey,
+    Artifact,
+    Experiment,
+    LeadMagnet,
+    MagnetVariant,
+    Organization,
+    Site,
+    User,
+)
 from kernel.metadata.signals import CommitSignal
 
-#: Rows the collector's registry is built from.
-WATCHED = (Site, ApiKey, Experiment, User)
+#: Rows the collector's registry and the landing pages' snapshots
+#: (``publishing.page_cache``) are built from.
+WATCHED = (Site, ApiKey, Experiment, User, LeadMagnet, MagnetVariant, Artifact)
 #: Fired after a commit that changed a watched row in this process.
 CHANGED = CommitSignal("config revisions")
 
