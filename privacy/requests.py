@@ -40,13 +40,18 @@ class ExportGoneError(DomainError):
     code = "gone"
 
 
-def find(session: Session, wh: Any, settings: Settings, org_id: str, *,
+def find(session: Session, wh: Any, settings: Settings, org_id: str, actor: Actor, *,
          email: str | None = None, lead_id: str | None = None,
          visitor_id: str | None = None) -> dict[str, Any]:
-    """Who the identifier names and how many records of them each store holds."""
-    subject = resolve(session, org_id, named_by(email, lead_id, visitor_id))
+    """Who the identifier names and how many records of them each store holds (audited;
+    the caller commits)."""
+    ident = named_by(email, lead_id, visitor_id)
+    subject = resolve(session, org_id, ident)
     subject = subject.with_visitors(warehouse.discover_visitors(wh, subject))
     data = export.collect(session, wh, settings, subject)
+    record(session, org_id=org_id, actor=actor, action="privacy.searched",
+           resource_type="privacy_request", resource_id=None,
+           after={"subject_hash": subject_hash(settings.secret_key, org_id, ident)})
     return {**data["subject"], "counts": export.counts(data)}
 
 

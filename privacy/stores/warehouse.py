@@ -213,9 +213,11 @@ def _await_cleanup(wh: Warehouse, tables: list[str], wait_s: float) -> None:
          "AND table IN {t:Array(String)} AND active = 0")
     deadline = time.monotonic() + wait_s
     while int(wh.client.query(q, parameters={"t": tables}).result_rows[0][0]):
+        for t in tables:  # wakes the cleanup task (it runs every cleanup_delay_period)
+            wh.client.command(f"SYSTEM START CLEANUP `{t}`")
         if time.monotonic() > deadline:
             raise WarehouseError(
                 f"replaced parts of {tables} are still on disk after {wait_s:.0f} s "
                 "(ClickHouse deletes them after old_parts_lifetime); the erasure resumes",
                 transient=True)
-        time.sleep(0.5)
+        time.sleep(0.2)

@@ -26,7 +26,7 @@ def test_erasure_leaves_no_byte_of_the_person(settings: Settings) -> None:
         "raw", "parquet", "mail"}
     sessions = session_factory(settings)
     with sessions() as s:
-        found = requests.find(s, wh, settings, org, email=person.EMAIL.upper())
+        found = requests.find(s, wh, settings, org, Actor.system("test"), email=person.EMAIL.upper())
         req = requests.request(s, org, Actor.system("test"), settings, "erase",
                                email=person.EMAIL)
         s.commit()

@@ -30,8 +30,6 @@ from tests.privacy import person
 settings = get_settings()
 wh = open_warehouse(settings)
 ids = person.seed(settings, wh)
-wh.client.command("ALTER TABLE events MODIFY SETTING cleanup_delay_period = 1, "
-                  "cleanup_delay_period_random_add = 0")  # test speed: parts go in ~1 s
 needles = [person.EMAIL, person.VISITOR, person.SERVER_VISITOR]
 before = sorted({h.how for h in scan.scan_files(settings.data_path, needles)})
 sessions = session_factory(settings)
