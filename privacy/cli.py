@@ -40,6 +40,10 @@ def add_commands(subparsers: Any) -> None:
     s.set_defaults(func=_scan)
 
 
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
 def _fail(message: str) -> int:
     sys.stderr.write(f"error: {message}\n")
     return EXIT_USAGE
@@ -72,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         with sessions() as s:
             if args.privacy_action == "find":
-                print(json.dumps(requests.find(s, wh, settings, org_id, actor, **ident), indent=2))
+                _out(json.dumps(requests.find(s, wh, settings, org_id, actor, **ident), indent=2))
                 s.commit()
                 return 0
             kind = "erase" if args.privacy_action == "erase" else "export"
@@ -81,14 +85,14 @@ def _run(args: argparse.Namespace) -> int:
             request_id = req.id
         if kind == "erase":
             steps = requests.run_erasure(sessions, settings, request_id, wh)
-            print(json.dumps({"request_id": request_id, "rows": steps}, indent=2))
+            _out(json.dumps({"request_id": request_id, "rows": steps}, indent=2))
             return 0
         counts = requests.run_export(sessions, settings, request_id, wh)
         with sessions() as s:
             data = requests.download(s, org_id, actor, settings, request_id)
             s.commit()
         args.out.write_bytes(data)
-        print(json.dumps({"request_id": request_id, "archive": str(args.out),
+        _out(json.dumps({"request_id": request_id, "archive": str(args.out),
                           "bytes": len(data), "counts": counts}, indent=2))
         return 0
     except DomainError as exc:
@@ -125,9 +129,9 @@ def _scan(args: argparse.Namespace) -> int:
             complete = False
             sys.stderr.write(f"warning: warehouse tables not scanned ({exc}); its files were\n")
     for h in hits:
-        print(f"FOUND  {h.where}  ({h.how})")
+        _out(f"FOUND  {h.where}  ({h.how})")
     if hits:
         return EXIT_FOUND
-    print(f"not found: {len(needles)} identifier(s), every file under {settings.data_path} "
+    _out(f"not found: {len(needles)} identifier(s), every file under {settings.data_path} "
           f"and every table{'' if complete else ' except the warehouse tables'}")
     return 0
