@@ -60,7 +60,7 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
 
 #: HTTP status of each domain error code (kernel.errors); anything else is a 422.
 DOMAIN_STATUS = {"forbidden": 403, "not_found": 404, "conflict": 409, "invalid_transition": 409,
-                 "checks_failed": 409}
+                 "checks_failed": 409, "gone": 410}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -43,6 +43,7 @@ from app_api.routes import (
     mail_links,
     organizations,
     overview,
+    privacy,
     publishing,
     share,
     sites,
@@ -74,7 +75,8 @@ log = logging.getLogger(__name__)
 ROUTERS = (landing, share, mail_links, embed, auth, organizations, users, api_keys, sites, magnets,
            magnet_workflow, variants, experiments, experiment_actions, leads, webhooks,
            webhook_deliveries, audit_log, ad_spend, stats, experiment_planner, overview,
-           insights, publishing, jobs, builds, documents, brand_kit, templates, checks, drafts)
+           insights, publishing, jobs, builds, documents, brand_kit, templates, checks, drafts,
+           privacy)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),

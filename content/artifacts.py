@@ -108,3 +108,18 @@ class ArtifactStore:
         with f:
             while block := f.read(chunk):
                 yield block
+
+    def delete(self, sha256: str) -> bool:
+        """Remove the bytes of ``sha256`` (erasure of a personalised file); False if absent."""
+        if self._fs is not None:
+            path = self._remote(sha256)
+            if not self._fs.exists(path):
+                return False
+            self._fs.rm(path)
+            return True
+        local = self._path(sha256)
+        if not local.exists():
+            return False
+        local.unlink()
+        fsync_dir(local.parent)
+        return True

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 HANDLERS: dict[str, str] = {
     "build": "content.builds:run_build_job",
     "draft": "content.drafts:run_draft_job",
+    "privacy_export": "privacy.requests:run_export_job",
+    "privacy_erase": "privacy.requests:run_erase_job",
 }
 
 

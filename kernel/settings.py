@@ -219,6 +219,15 @@ class Settings(BaseSettings):
         "options through fsspec's own config); empty = data_dir/artifacts.",
     )
 
+    privacy_export_ttl_hours: int = Field(
+        72, ge=1, description="An export archive can be downloaded (once) for this long.")
+    privacy_cleanup_wait_s: float = Field(
+        120.0, ge=0, description="How long an erasure waits for ClickHouse to delete the "
+        "parts its mutation replaced before retrying later.")
+    privacy_spool_wait_s: float = Field(
+        30.0, ge=0, description="How long an erasure waits for a running collector to ship "
+        "spooled events of the person.")
+
     @field_validator("warehouse_url")
     @classmethod
     def _check_warehouse(cls, v: str) -> str:

@@ -74,6 +74,18 @@ def confirm_lead(session: Session, lead: Lead, actor: Actor) -> bool:
     return True
 
 
+def find_lead_ids_by_email(session: Session, org_id: str, email: str) -> list[str]:
+    """Ids of ``org_id``'s leads with this email (any magnet), oldest first.
+
+    The one lookup by email that privacy requests use: it compares the normalized address,
+    so whichever way emails are stored, callers do not depend on it.
+    """
+    wanted = email.strip().lower()
+    return list(session.scalars(sa.select(Lead.id).where(Lead.org_id == org_id,
+                                                         Lead.email == wanted)
+                                .order_by(Lead.created_at, Lead.id)))
+
+
 def erase_lead(session: Session, lead: Lead, actor: Actor) -> None:
     """Delete ``lead`` (right to erasure); the audit entry keeps no personal data."""
     lead_id = lead.id

@@ -192,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     from content.brand_cli import add_commands as add_brand_store_commands  # brand show|set
 
     add_brand_store_commands(sub)
+    from privacy.cli import add_commands as add_privacy_commands  # privacy find|export|erase|scan
+
+    add_privacy_commands(sub)
     return p
 
 

@@ -36,6 +36,7 @@ from orchestration.jobs import (
     refresh_metrics,
 )
 from orchestration.resources import MetadataResource, WarehouseResource
+from orchestration.retention import retention, retention_daily
 from orchestration.sensors import experiment_promotion
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
@@ -58,8 +59,9 @@ all_checks = [
 defs = Definitions(
     assets=[events, *all_assets],
     asset_checks=all_checks,
-    jobs=[refresh_metrics, analytics_cycle, analytics_daily, analytics_rollup, compact_lake],
-    schedules=[analytics_hourly, compact_lake_every_10_minutes],
+    jobs=[refresh_metrics, analytics_cycle, analytics_daily, analytics_rollup, compact_lake,
+          retention],
+    schedules=[analytics_hourly, compact_lake_every_10_minutes, retention_daily],
     sensors=[refresh_metrics_on_new_events, rollup_after_daily, experiment_promotion,
              report_run_failures],
     resources={"warehouse": WarehouseResource(), "metadata": MetadataResource()},

@@ -36,6 +36,8 @@ PREFIXES: dict[str, str] = {
     "artifacts": "art",
     "brand_kits": "brand",
     "magnet_documents": "mdoc",
+    "privacy_requests": "prq",
+    "retention_policies": "ret",
 }
 
 #: Column length of every id column (longest prefix + "_" + 32 hex digits, with room).

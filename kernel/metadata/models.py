@@ -701,3 +701,8 @@ class MagnetDocument(OrgScoped, CreatedAt, Base):
     source: Mapped[str] = mapped_column(sa.String(32), default="api", server_default="api")
     job_id: Mapped[str | None] = id_ref("jobs", nullable=True, ondelete="SET NULL")
     created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
+
+
+# Data-subject requests and retention policies live in their own module (registered here so
+# Alembic and the model/migration comparison see them).
+from kernel.metadata.privacy_models import PrivacyRequest, RetentionPolicy  # noqa: E402, F401

@@ -193,6 +193,24 @@ class LakeTable:
             data["retired"] = data.get("retired", []) + [{"name": n, "at": now} for n in old]
             self._write(data)
 
+    def purge(self, names: list[str]) -> int:
+        """Delete the retired files ``names`` now, not after the grace period (erasure: the
+        old bytes must go; a query still reading one of them fails and is retried)."""
+        wanted = set(names)
+        with self._locked() as data:
+            present = {f["name"] for f in data["files"]}
+            retired = data.get("retired", [])
+            data["retired"] = [r for r in retired if r["name"] not in wanted]
+            for name in wanted - present:
+                (self.dir / name).unlink(missing_ok=True)
+            if len(data["retired"]) != len(retired):
+                self._write(data)
+        return len(wanted - present)
+
+    def retired(self) -> list[str]:
+        """Files replaced in the manifest but not deleted yet (readers may still hold them)."""
+        return [r["name"] for r in self._read().get("retired", [])]
+
     def collect_garbage(self, grace_seconds: float = GRACE_SECONDS) -> int:
         """Delete retired files older than the grace period and stray temporary files."""
         removed = 0

@@ -154,6 +154,11 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", "/v1/knowledge"): (LEAD_MAGNETS_READ, None),
     ("POST", "/v1/magnets/{magnet_id}/drafts"): (LEAD_MAGNETS_WRITE, {"topic": "churn"}),
     ("DELETE", "/v1/knowledge/{knowledge_id}"): (LEAD_MAGNETS_WRITE, None),
+    ("POST", "/v1/privacy/find"): (DATA_EXPORT, {"lead_id": "{lead_id}"}),
+    ("POST", "/v1/privacy/requests"): (DATA_EXPORT, {"kind": "export", "lead_id": "{lead_id}"}),
+    ("GET", "/v1/privacy/requests"): (DATA_EXPORT, None),
+    ("GET", "/v1/privacy/requests/{request_id}"): (DATA_EXPORT, None),
+    ("POST", "/v1/privacy/requests/{request_id}/download"): (DATA_EXPORT, None),
 }
 
 

@@ -35,6 +35,7 @@ from kernel.metadata.models import (
     MagnetVariant,
     Organization,
     OutboxEvent,
+    PrivacyRequest,
     Site,
     User,
     WebhookDelivery,
@@ -146,6 +147,9 @@ def make_org(state: State, name: str, *, password_for_owner: bool = True) -> Org
         build.artifacts.append(Artifact(org_id=org.id, magnet_id=magnet.id, name="a.html",
                                         media_type="text/html", size_bytes=len(html), sha256=sha))
         s.add(build)
+        privacy_request = PrivacyRequest(org_id=org.id, kind="export", subject={},
+                                         subject_hash="0" * 64, requested_by="seed")
+        s.add(privacy_request)
         knowledge = KnowledgeDocument(org_id=org.id, title="Facts", media_type="text/markdown",
                                       sha256=secrets.token_hex(32), size_bytes=10)
         s.add(knowledge)
@@ -159,6 +163,7 @@ def make_org(state: State, name: str, *, password_for_owner: bool = True) -> Org
             "experiment_id": exp.id, "lead_id": lead.id, "endpoint_id": endpoint.id,
             "delivery_id": delivery.id, "entry_id": entry.id, "spend_id": spend.id,
             "job_id": job.id, "knowledge_id": knowledge.id, "build_id": build.id, "artifact_id": build.artifacts[0].id,
+            "request_id": privacy_request.id,
         }
         s.commit()
     return org

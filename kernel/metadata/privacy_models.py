@@ -1,0 +1,61 @@
+"""Data-subject requests (export, erasure) and retention policies (privacy/ uses them).
+
+Kept beside ``models.py`` (which imports this module) so the privacy tables stay together.
+A request holds the person's identifiers only while it is pending: an erasure that finished
+keeps a keyed hash of them (``subject_hash``), what was removed per store and who asked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kernel.metadata.base import Base, CreatedAt, OrgScoped, id_column, id_ref
+from kernel.metadata.types import JSONType, UTCDateTime
+
+
+class PrivacyRequest(OrgScoped, CreatedAt, Base):
+    """One export or erasure of one person, run as a job; its steps are idempotent."""
+
+    __tablename__ = "privacy_requests"
+    __table_args__ = (
+        sa.Index("ix_privacy_requests_org_id_created_at", "org_id", "created_at"),
+        sa.Index("ix_privacy_requests_org_id_subject_hash", "org_id", "subject_hash"),
+    )
+
+    id: Mapped[str] = id_column("privacy_requests")
+    kind: Mapped[str] = mapped_column(sa.String(16))  # export | erase
+    #: pending (queued or running; resumable), done, failed
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending",
+                                        server_default="pending")
+    #: The identifiers while pending (``{"email", "lead_ids", "visitor_ids"}``); emptied
+    #: when an erasure finishes.
+    subject: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: Keyed HMAC-SHA256 of the identifiers (kept: proves which request was whose, no data).
+    subject_hash: Mapped[str] = mapped_column(sa.String(64))
+    job_id: Mapped[str | None] = id_ref("jobs", nullable=True, ondelete="SET NULL")
+    requested_by: Mapped[str] = mapped_column(sa.String(64))
+    #: Steps done so far and their row counts: ``{"spool": 0, "warehouse": 12, ...}``.
+    steps: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    error: Mapped[str | None] = mapped_column(sa.Text())
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Export only: archive size, expiry, and when it was downloaded (once).
+    archive_bytes: Mapped[int | None] = mapped_column(sa.BigInteger())
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    downloaded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class RetentionPolicy(OrgScoped, CreatedAt, Base):
+    """How long an organization keeps raw events and unconfirmed leads (None: forever)."""
+
+    __tablename__ = "retention_policies"
+    __table_args__ = (sa.UniqueConstraint("org_id"),)
+
+    id: Mapped[str] = id_column("retention_policies")
+    raw_events_days: Mapped[int | None] = mapped_column()
+    unconfirmed_leads_days: Mapped[int | None] = mapped_column()
+    #: What the last run removed (``{"at", "events", "lake_files", "leads"}``).
+    last_run: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
