@@ -8,13 +8,31 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ingestion.collector import Collector
+from ingestion.collector import WARM_UA, Collector
 from ingestion.intake import error
 from kernel.metadata.db import make_engine, make_session_factory
 from kernel.settings import Settings, get_settings
 from kernel.telemetry import metrics_refusal
 from kernel.tracing import configure_tracing
 from kernel.warehouse import open_warehouse
+
+
+def prefork() -> None:
+    """Load what every worker needs before the server forks them, so they share it: the
+    Parquet writer, the user-agent parser's compiled regexes (tens of MB per process
+    otherwise), the frame codecs. Opens no file, connection or thread (unsafe across fork)."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from ingestion.columns import rows_to_block
+    from ingestion.enrich import parse_user_agent
+    from ingestion.frames import encode_frame, read_frames  # noqa: F401 - imported to share
+    from kernel.events import make_row, rows_to_arrow
+
+    parse_user_agent(WARM_UA)
+    encode_frame([rows_to_block([make_row(org_id="warm-up")])])
+    pq.write_table(rows_to_arrow([make_row(org_id="warm-up")]), io.BytesIO())
 
 
 def create_collector_app(settings: Settings | None = None) -> ASGIApp:

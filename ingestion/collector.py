@@ -14,7 +14,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -279,17 +279,37 @@ class Collector:
         return await pixel.handle(self.intake, request)
 
     def asgi(self, app: ASGIApp) -> ASGIApp:
-        """``app`` with ``GET /p.gif`` answered by a bare ASGI callable in front of it.
+        """``app`` with the hot endpoints answered by bare ASGI callables in front of it.
 
-        The collector's own server runs this; ``app`` (Starlette, with :meth:`routes`)
-        answers everything else, and the pixel too while the collector is not started.
+        The collector's own server runs this: ``GET /p.gif``, ``POST /e`` and
+        ``POST /v1/events`` skip Starlette's middleware and router (crossed twice per request,
+        because the answer waits for the group commit); ``app`` (Starlette, with
+        :meth:`routes`) answers everything else, and these too while the collector is not
+        started.
         """
+        batches = {"/e": "browser_batch", "/v1/events": "server_batch"}
 
         async def front(scope: Scope, receive: Receive, send: Send) -> None:
-            if (scope["type"] == "http" and scope["path"] == "/p.gif" and scope["method"] == "GET"
-                    and self.intake is not None):
-                await pixel.serve(self.intake, scope, send)
-            else:
-                await app(scope, receive, send)
+            intake = self.intake
+            if scope["type"] == "http" and intake is not None:
+                path, method = scope["path"], scope["method"]
+                if path == "/p.gif" and method == "GET":
+                    await pixel.serve(intake, scope, send)
+                    return
+                if method == "POST" and path in batches:
+                    await _serve_batch(getattr(intake, batches[path]), scope, receive, send)
+                    return
+            await app(scope, receive, send)
 
         return front
+
+
+async def _serve_batch(handler: Callable[[Request], Awaitable[Response]], scope: Scope,
+                       receive: Receive, send: Send) -> None:
+    """One batch request without Starlette's stack; an unexpected error is a JSON 500."""
+    try:
+        response = await handler(Request(scope, receive))
+    except Exception:  # what ServerErrorMiddleware would do, in the one error shape
+        log.exception("batch request failed")
+        response = error(500, "internal", "the collector failed to handle this batch; retry")
+    await response(scope, receive, send)

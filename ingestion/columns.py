@@ -63,16 +63,28 @@ class Block:
 
     ``ids`` holds 16 bytes per event, ``consts`` one value per :data:`CONST_COLUMNS` (the
     same for every event of a request), ``cols`` one sequence per :data:`VAR_COLUMNS`.
+    A *row* block (``row=True``, the pixel's one event) holds in ``cols`` the event's value
+    per column instead: no one-element list per column, and a group of them is transposed
+    into columns by one C-level ``zip`` at commit time (:func:`merge_blocks`).
     """
 
-    __slots__ = ("n", "ids", "consts", "cols")
+    __slots__ = ("n", "ids", "consts", "cols", "row")
 
-    def __init__(self, n: int, ids: bytes, consts: tuple[Any, ...], cols: list[Sequence[Any]]) -> None:
-        self.n, self.ids, self.consts, self.cols = n, ids, consts, cols
+    def __init__(self, n: int, ids: bytes, consts: tuple[Any, ...], cols: Sequence[Any],
+                 row: bool = False) -> None:
+        self.n, self.ids, self.consts, self.cols, self.row = n, ids, consts, cols, row
 
     def size_hint(self) -> int:
         """Rough bytes on disk, for the spool quota (URLs dominate)."""
+        if self.row:
+            return 96 + len(self.cols[_URL]) + len(self.cols[_REFERRER])
         return 96 * self.n + sum(map(len, self.cols[_URL])) + sum(map(len, self.cols[_REFERRER]))
+
+    def columnar(self) -> Block:
+        """This block with one sequence per column (a row block's values become 1-lists)."""
+        if not self.row:
+            return self
+        return Block(1, self.ids, self.consts, [[v] for v in self.cols])
 
 
 def random_ids(n: int) -> bytes:
@@ -225,7 +237,12 @@ def rows_to_block(rows: Sequence[Row]) -> Block:
 def merge_blocks(blocks: Sequence[Block]) -> Block:
     """One block holding every event of ``blocks`` (its "constants" become per-row lists)."""
     if len(blocks) == 1:
-        return blocks[0]
+        return blocks[0].columnar()
+    ids = b"".join([b.ids for b in blocks])
+    if all(b.row for b in blocks):  # pixel traffic: transpose the rows in C
+        return Block(len(blocks), ids, tuple(map(list, zip(*[b.consts for b in blocks], strict=True))),
+                     list(map(list, zip(*[b.cols for b in blocks], strict=True))))
+    blocks = [b.columnar() for b in blocks]
     counts = [b.n for b in blocks]
     cols: list[Sequence[Any]] = [list(chain.from_iterable(parts))
                                  for parts in zip(*[b.cols for b in blocks], strict=True)]
@@ -236,7 +253,7 @@ def merge_blocks(blocks: Sequence[Block]) -> Block:
         else:
             consts.append(list(chain.from_iterable(
                 v if isinstance(v, list) else [v] * c for v, c in zip(per_block, counts, strict=True))))
-    return Block(sum(counts), b"".join([b.ids for b in blocks]), tuple(consts), cols)
+    return Block(sum(counts), ids, tuple(consts), cols)
 
 
 _TYPES = {f.name: f.type for f in ARROW_SCHEMA}
@@ -256,6 +273,8 @@ def _array(values: Sequence[Any], typ: pa.DataType) -> pa.Array:
 
 def to_record_batch(blocks: Sequence[Block]) -> pa.RecordBatch:
     """One Arrow record batch (schema :data:`ARROW_SCHEMA`) from the blocks of many requests."""
+    if any(b.row for b in blocks):
+        blocks = [merge_blocks(blocks)]
     counts = [b.n for b in blocks]
     n = sum(counts)
     ids = blocks[0].ids if len(blocks) == 1 else b"".join([b.ids for b in blocks])

@@ -2,8 +2,8 @@
 
 The pixel is the highest-rate endpoint (page views, email opens), so it skips what the
 generic path pays for: no Starlette QueryParams/Headers objects (urllib's parse_qsl costs
-more than the rest of the request), no msgspec struct, and the single event's columns are
-built directly as one-element lists.
+more than the rest of the request), no msgspec struct, and the single event is kept as one
+row (a tuple) that the group commit transposes with the rest of its group.
 """
 
 from __future__ import annotations
@@ -102,12 +102,12 @@ def pixel_block(f: dict[str, str], ctx: RequestFacts) -> Block | str:
     if "utm_" in url and not all(utm):  # a campaign link without utm fields of its own
         utm = utm_from_url(url, utm)
     visitor = g("visitor_id", "") if ctx.trust_visitor_ids else ""
-    return Block(1, eid, (ctx.org_id, ctx.site_id, received, ctx.device, ctx.browser, ctx.os), [
-        [ts], [event], [visitor or ctx.cookieless_id()], [g("session_id", "")],
-        [g("magnet_id", "")], [g("experiment_id", "")], [g("variant", "")], [url], [referrer],
-        *[[u] for u in utm], [cached_channel(referrer, utm[0], utm[1], url if referrer else "")],
-        [g("country", "").upper() or ctx.country], [value], [""], [flags],
-    ])
+    return Block(1, eid, (ctx.org_id, ctx.site_id, received, ctx.device, ctx.browser, ctx.os), (
+        ts, event, visitor or ctx.cookieless_id(), g("session_id", ""), g("magnet_id", ""),
+        g("experiment_id", ""), g("variant", ""), url, referrer, *utm,
+        cached_channel(referrer, utm[0], utm[1], url if referrer else ""),
+        g("country", "").upper() or ctx.country, value, "", flags,
+    ), row=True)
 
 
 Answer = tuple[int, tuple[tuple[bytes, bytes], ...]]  # status and headers of the GIF

@@ -26,9 +26,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.metadata.enums import ExperimentStatus
-from kernel.metadata.models import ApiKey, Experiment, Organization, Site
+from kernel.metadata.models import ApiKey, Experiment, Organization, Site, User
 from kernel.metadata.revisions import fingerprint
 from kernel.metadata.tokens import split_api_key, verify_api_secret
+from kernel.permissions import key_rights
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +108,17 @@ class Registry:
                 if cfg is not None:
                     per_org.setdefault(exp.org_id, []).append(cfg)
             snap.experiments = {org: msgspec.json.encode(v) for org, v in per_org.items()}
+            # A key may do what its scopes allow within its creator's current role (the API's
+            # rule, kernel.permissions.key_rights): a demoted creator's key loses
+            # events:write here too, a deactivated creator's key is refused.
+            creators = {uid: (str(getattr(role, "value", role)), bool(active)) for uid, role, active
+                        in s.execute(sa.select(User.id, User.role, User.is_active))}
             for key in s.scalars(sa.select(ApiKey).where(ApiKey.revoked_at.is_(None))):
-                snap.keys[key.prefix] = KeyInfo(
-                    key.id, key.org_id, key.secret_hash, tuple(key.scopes or ())
-                )
+                role, active = creators.get(key.created_by, ("", False)) if key.created_by else (None, True)
+                rights = key_rights(key.scopes or (), role, active)
+                if rights is not None:
+                    snap.keys[key.prefix] = KeyInfo(key.id, key.org_id, key.secret_hash,
+                                                    tuple(sorted(rights)))
         self._snap = snap
         return snap
 

@@ -44,6 +44,22 @@ def permissions_for_role(role: str) -> frozenset[str]:
     return ROLE_PERMISSIONS.get(str(role), frozenset())
 
 
+def key_rights(scopes: Iterable[str], creator_role: str | None,
+               creator_active: bool = True) -> frozenset[str] | None:
+    """What an API key may do now: its scopes within its creator's current role.
+
+    ``creator_role`` None means the key has no creator (made by ``lodestone seed`` or
+    ``up``): it keeps its scopes. A key whose creator was deactivated or deleted may do
+    nothing (None). The API (``app_api/auth/key_rights.py``) and the collector's registry
+    both apply this one rule.
+    """
+    if creator_role is None:
+        return frozenset(scopes)
+    if not creator_active:
+        return None
+    return frozenset(scopes) & permissions_for_role(creator_role)
+
+
 def unknown_permissions(names: Iterable[str]) -> list[str]:
     """Names in ``names`` that are not permissions, in order."""
     return [n for n in names if n not in PERMISSION_DESCRIPTIONS]

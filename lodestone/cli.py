@@ -114,7 +114,10 @@ def _cmd_collector(args: argparse.Namespace) -> int:
 
     if not _schema_ready():
         return 2
-    return run_server("ingestion.asgi:app", args.host, args.port, args.workers, args.server)
+    from ingestion.app import prefork
+
+    return run_server("ingestion.asgi:app", args.host, args.port, args.workers, args.server,
+                      preload=prefork)
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from kernel.metadata.models import ApiKey, User
 from kernel.metadata.types import utcnow
-from kernel.permissions import permissions_for_role
+from kernel.permissions import key_rights
 
 
 class CreatorInactiveError(Exception):
@@ -29,14 +29,14 @@ def effective_scopes(session: Session, key: ApiKey) -> tuple[frozenset[str], str
 
     Raises CreatorInactiveError when the creator was deactivated.
     """
-    scopes = frozenset(key.scopes or ())
     if key.created_by is None:
-        return scopes, None
+        return frozenset(key.scopes or ()), None
     creator = session.get(User, key.created_by)
-    if creator is None or not creator.is_active:
+    role = str(getattr(creator.role, "value", creator.role)) if creator is not None else ""
+    rights = key_rights(key.scopes or (), role, creator is not None and creator.is_active)
+    if rights is None:
         raise CreatorInactiveError(key.created_by)
-    role = str(getattr(creator.role, "value", creator.role))
-    return scopes & permissions_for_role(creator.role), role
+    return rights, role
 
 
 def revoke_keys_of(session: Session, user_id: str, reason: str,

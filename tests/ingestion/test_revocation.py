@@ -63,3 +63,39 @@ def test_revoked_key_and_deleted_site_are_refused_everywhere(tmp_path: Path) -> 
         elapsed = _refused_after(lambda: _pixel(http, other.base, site["site_key"]) == 403,
                                  "the other collector to refuse the deleted site")
         assert elapsed <= REFUSED_WITHIN_S, elapsed
+
+
+def test_a_demoted_creators_key_loses_events_write_on_the_collector(tmp_path: Path) -> None:
+    """The API's rule (a key's scopes within its creator's current role) holds on the
+    collector too: demote the creator and their key's events are refused (403), promote
+    them again and it works; deactivate them and it is unknown (401)."""
+    settings, org, _ = setup_storage(tmp_path / "data", webhooks_worker=False)
+    owner = {"Authorization": f"Bearer {org.api_key}"}
+    with TestClient(create_app(settings)) as api, collector(settings) as other, \
+            httpx.Client(timeout=10) as http:
+        r = api.post("/v1/users", headers=owner, json={
+            "email": "ed@example.com", "name": "Ed", "role": "admin", "password": "correct horse battery 9"})
+        assert r.status_code == 201, r.text
+        user = r.json()
+        r = api.post("/v1/auth/token", json={"email": "ed@example.com", "password": "correct horse battery 9"})
+        assert r.status_code == 200, r.text
+        as_ed = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        r = api.post("/v1/api-keys", headers=as_ed, json={"name": "ed's server", "scopes": ["events:write"]})
+        assert r.status_code == 201, r.text
+        token = r.json()["token"]
+        wait_until(lambda: _send(http, other.base, token) == 200, 15, "key known")
+
+        def role(new: str) -> None:
+            resp = api.patch(f"/v1/users/{user['id']}", headers=owner, json={"role": new})
+            assert resp.status_code == 200, resp.text
+
+        role("viewer")  # viewers may not send events
+        assert _send(api, "", token) == 403
+        elapsed = _refused_after(lambda: _send(http, other.base, token) == 403,
+                                 "the other collector to refuse the demoted creator's key")
+        assert elapsed <= REFUSED_WITHIN_S, elapsed
+        role("admin")
+        wait_until(lambda: _send(http, other.base, token) == 200, 15, "key works again")
+        resp = api.patch(f"/v1/users/{user['id']}", headers=owner, json={"is_active": False})
+        assert resp.status_code == 200, resp.text
+        wait_until(lambda: _send(http, other.base, token) == 401, 15, "deactivated creator's key refused")

@@ -194,3 +194,46 @@ def test_write_errors_never_leave_a_partial_frame(tmp_path: Path, monkeypatch: p
     table = read_table(_sealed(sp))
     assert sorted(set(table.column("org_id").to_pylist())) == ["after", "o1"]
     assert uuid.UUID(int=0) not in table.column("event_id").to_pylist()
+
+
+def test_pixel_row_blocks_read_back_as_the_same_events_in_both_frame_formats(tmp_path: Path) -> None:
+    """A pixel's one-event row block, alone, in a group of rows, or mixed with a batch's
+    columnar block, lands as exactly the event the query string described."""
+    import time
+
+    from ingestion.columns import RequestFacts, merge_blocks, to_record_batch
+    from ingestion.pixel import parse_query, pixel_block
+
+    now = int(time.time() * 1000)
+    ctx = RequestFacts("org_px", "site_px", now, "Chrome", "Linux", "desktop", "DE", 0,
+                       24 * 3600 * 1000, True, lambda: "c-cookieless")
+
+    def pixel(i: int) -> object:
+        qs = (f"event=pageview&url=https%3A%2F%2Fshop.example%2Fp{i}%3Futm_source%3Dnews%26utm_medium%3Demail"
+              f"&visitor_id=v{i}&value={i}.5&ts={now - i}").encode()
+        block = pixel_block(parse_query(qs), ctx)
+        assert not isinstance(block, str) and block.row
+        return block
+
+    rows = [pixel(i) for i in range(300)]  # >= ARROW_MIN_ROWS: the Arrow frame format too
+    batch = rows_to_block(_rows(4, org="o_batch"))
+    expect = to_record_batch([b.columnar() for b in rows] + [batch]).to_pylist()  # type: ignore[attr-defined]
+    assert to_record_batch([*rows, batch]).to_pylist() == expect  # type: ignore[list-item]
+    merged = merge_blocks(rows[:3])  # type: ignore[arg-type]
+    assert merged.n == 3 and not merged.row and merged.cols[0] == [now, now - 1, now - 2]
+
+    async def go() -> Spool:
+        sp = Spool(tmp_path, commit_ms=1)
+        await asyncio.gather(*[sp.append(b) for b in rows[:5]])  # type: ignore[arg-type]
+        await asyncio.gather(*[sp.append(b) for b in rows[5:]], sp.append(batch))  # type: ignore[arg-type]
+        await sp.drain()
+        return sp
+
+    sp = asyncio.run(go())
+    sp.close()
+    got = read_table(_sealed(sp)).to_pylist()
+    key = lambda r: bytes(r["event_id"].bytes)  # noqa: E731
+    assert sorted(got, key=key) == sorted(expect, key=key)
+    first = next(r for r in got if r["visitor_id"] == "v1")
+    assert (first["utm_source"], first["utm_medium"], first["channel"], first["value"], first["country"]) == (
+        "news", "email", "email", 1.5, "DE")
