@@ -1,6 +1,6 @@
 """The daily retention job: each organization's policy applied (privacy/retention.py)."""
 
-from dagster import OpExecutionContext, ScheduleDefinition, job, op
+from dagster import DefaultScheduleStatus, OpExecutionContext, ScheduleDefinition, job, op
 
 from kernel.metadata.db import make_engine, make_session_factory
 from kernel.settings import get_settings
@@ -32,4 +32,5 @@ def retention() -> None:
 
 
 retention_daily = ScheduleDefinition(job=retention, cron_schedule="17 3 * * *",
-                                     execution_timezone="UTC", name="retention_daily")
+                                     execution_timezone="UTC", name="retention_daily",
+                                     default_status=DefaultScheduleStatus.RUNNING)

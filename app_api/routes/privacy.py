@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import Field
 
-from app_api.deps import PermExport
+from app_api.deps import PermExport, PermTeam
 from app_api.pagination import CursorQuery, LimitQuery, paginate
 from app_api.schemas import Email, Id, In, Out, Page, PathId
-from kernel.metadata.models import PrivacyRequest
+from kernel.metadata.models import PrivacyRequest, RetentionPolicy
 from privacy import requests as service
+from privacy import retention
 
 router = APIRouter(prefix="/v1/privacy", tags=["privacy"])
 
@@ -29,6 +30,22 @@ class PersonIn(In):
 
 class RequestIn(PersonIn):
     kind: Literal["export", "erase"]
+
+
+Days = Annotated[int, Field(ge=1, le=retention.MAX_DAYS)]
+
+
+class RetentionIn(In):
+    """Days to keep; null keeps forever."""
+
+    raw_events_days: Days | None = None
+    unconfirmed_leads_days: Days | None = None
+
+
+class RetentionOut(Out):
+    raw_events_days: int | None
+    unconfirmed_leads_days: int | None
+    last_run: dict[str, Any] | None
 
 
 class FoundOut(Out):
@@ -97,3 +114,18 @@ def download_export(request_id: PathId, ctx: PermExport) -> Response:
     ctx.db.commit()
     return Response(data, media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="privacy-export-{request_id}.zip"'})
+
+
+@router.get("/retention", response_model=RetentionOut)
+def get_retention(ctx: PermTeam) -> Any:
+    """The organization's retention policy and what its last daily run removed."""
+    policy = ctx.db.scalars(ctx.db.select(RetentionPolicy)).first()
+    return policy or {"raw_events_days": None, "unconfirmed_leads_days": None, "last_run": None}
+
+
+@router.put("/retention", response_model=RetentionOut)
+def set_retention(body: RetentionIn, ctx: PermTeam) -> RetentionPolicy:
+    """Set how long raw events and unconfirmed leads are kept (applied daily; audited)."""
+    policy = retention.set_policy(ctx.db.session, ctx.org_id, ctx.actor, **body.model_dump())
+    ctx.db.commit()
+    return policy

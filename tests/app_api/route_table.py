@@ -159,6 +159,8 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", "/v1/privacy/requests"): (DATA_EXPORT, None),
     ("GET", "/v1/privacy/requests/{request_id}"): (DATA_EXPORT, None),
     ("POST", "/v1/privacy/requests/{request_id}/download"): (DATA_EXPORT, None),
+    ("GET", "/v1/privacy/retention"): (TEAM_MANAGE, None),
+    ("PUT", "/v1/privacy/retention"): (TEAM_MANAGE, {"raw_events_days": 400}),
 }
 
 

@@ -72,3 +72,18 @@ def test_privacy_requests_end_to_end(client: TestClient, world: World) -> None:
     assert scan.scan_database(engine, [email]) == []
     listed = client.get("/v1/privacy/requests", headers=a.auth()).json()["data"]
     assert email not in json.dumps(listed)
+
+
+def test_retention_policy_api(client: TestClient, world: World) -> None:
+    a, b = world.a, world.b
+    r = client.get("/v1/privacy/retention", headers=a.auth())
+    assert r.json() == {"raw_events_days": None, "unconfirmed_leads_days": None, "last_run": None}
+    assert client.put("/v1/privacy/retention", json={"raw_events_days": 90},
+                      headers=a.auth("editor")).status_code == 403
+    r = client.put("/v1/privacy/retention", json={"raw_events_days": 0}, headers=a.auth())
+    assert r.status_code == 422
+    r = client.put("/v1/privacy/retention", json={"raw_events_days": 90,
+                                                  "unconfirmed_leads_days": 30}, headers=a.auth())
+    assert r.status_code == 200 and r.json()["raw_events_days"] == 90
+    assert client.get("/v1/privacy/retention", headers=a.auth()).json()["unconfirmed_leads_days"] == 30
+    assert client.get("/v1/privacy/retention", headers=b.auth()).json()["raw_events_days"] is None

@@ -37,7 +37,8 @@ from tests.pipelines.builders import at, event, load
 def test_every_schedule_and_sensor_runs_without_anyone_switching_it_on() -> None:
     repo = defs.get_repository_def()
     assert {s.name for s in repo.schedule_defs} == {"analytics_hourly",
-                                                    "compact_lake_every_10_minutes"}
+                                                    "compact_lake_every_10_minutes",
+                                                    "retention_daily"}
     for s in repo.schedule_defs:
         assert s.default_status == DefaultScheduleStatus.RUNNING, s.name
     assert {s.name for s in repo.sensor_defs} >= {"refresh_metrics_on_new_events",
