@@ -151,7 +151,7 @@ class LandingCache:
                 domains = self._domains
                 if domains is None:
                     generation = self._generation
-                    domains = {d: (site_id, slug) for d, site_id, slug in session.execute(
+                    domains = {str(d): (site_id, slug) for d, site_id, slug in session.execute(
                         sa.select(Site.custom_domain, Site.id, Organization.slug)
                         .join(Organization, Organization.id == Site.org_id)
                         .where(Site.custom_domain.is_not(None)))}

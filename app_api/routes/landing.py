@@ -132,8 +132,10 @@ def _landing(pub: Public, snap: LandingSnapshot, visitor: str, status: int = 200
 
 async def _snapshot(pub: Public, org_slug: str, magnet_slug: str) -> LandingSnapshot:
     """The page's cached snapshot; the database only when it changed (off the loop)."""
-    return (pub.pages.cached(org_slug, magnet_slug)
-            or await anyio.to_thread.run_sync(pub.pages.get, org_slug, magnet_slug))
+    snap = pub.pages.cached(org_slug, magnet_slug)
+    if snap is None:
+        snap = await anyio.to_thread.run_sync(pub.pages.get, org_slug, magnet_slug)
+    return snap
 
 
 def gone_page(exc: MagnetGoneError) -> HTMLResponse:
