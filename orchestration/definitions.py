@@ -53,7 +53,8 @@ all_assets = load_assets_from_modules(_MODULES)
 all_checks = [
     *load_asset_checks_from_modules(_MODULES),
     *rows_checks(["sessions", "funnels", "cohorts", "conversion_paths", "lead_values",
-                  "attribution", "roi", "experiment_results"]),
+                  "attribution", "roi", "experiment_results", "overview_landing_daily",
+                  "overview_channels_daily"]),
 ]
 
 defs = Definitions(

@@ -67,6 +67,7 @@ if can_write:
                         {"topic": topic.strip(), "industry": t["industry"], "audience": audience}))
                     st.session_state["studio_job"] = job["id"] if job else None
                     st.query_params["magnet"] = made["id"]
+                    st.session_state["studio_magnet"] = made["id"]  # the picker shows it
                     st.rerun()
 if not magnets:
     st.info("No magnets yet." + (" Create one above from a template and a topic." if can_write
@@ -161,7 +162,9 @@ with doc_tab:
         st.info("The document has no sections yet: draft it above.")
 
 with preview_tab:
-    builds = get(v, f"/v1/magnets/{chosen}/builds", limit=5)["data"]
+    # read fresh (not cached): the editor waits for builds it just queued
+    builds = (attempt("Could not list builds", lambda: v.client.get(
+        f"/v1/magnets/{chosen}/builds", {"limit": 5})) or {"data": []})["data"]
     done = [b for b in builds if b["status"] == "succeeded"]
     if can_write and st.button("Build now"):
         build = attempt("Build not queued", lambda: act(v, f"/v1/magnets/{chosen}/builds"))
@@ -183,22 +186,30 @@ with preview_tab:
                 from content.render.pdf import pdf_to_png  # rasterise page 1 (poppler)
 
                 st.image(pdf_to_png(v.client.get_bytes(pdf["download_url"]), dpi=70), width=520)
+            elif html := next((a for a in latest["artifacts"]
+                               if a["media_type"].startswith("text/html")), None):
+                # not embedded: the page runs scripts, and an iframe of it would share the
+                # dashboard's origin (and the signed-in session)
+                st.info("A calculator is a web page: download it and open it in a browser.")
+                st.download_button(f"Download {html['name']}", v.client.get_bytes(html["download_url"]),
+                                   file_name=html["name"], mime="text/html", key="preview_html")
             else:
-                st.info("This type builds no PDF or image (" +
+                st.info("This build has no PDF, image or page to preview (" +
                         ", ".join(a["name"] for a in latest["artifacts"]) + ").")
         except ApiError as exc:
             st.error(f"Could not load the preview: {exc.message}")
 
 with checks_tab:
-    checks = get(v, f"/v1/magnets/{chosen}/checks")
+    checks = attempt("Could not read the checks", lambda: v.client.get(
+        f"/v1/magnets/{chosen}/checks")) or {"passed": False, "checks": [], "document_version": 0}
     if checks["passed"]:
         st.success(f"Every check passes on version {checks['document_version']}.")
     else:
         st.warning(checks.get("blocked_reason") or "A check fails: submit and publish are blocked.")
     st.dataframe([{
         "Check": c["name"], "Passed": "yes" if c["passed"] else "NO",
-        "Value": "–" if c["value"] is None else round(c["value"], 3),
-        "Threshold": "–" if c["threshold"] is None else c["threshold"],
+        "Value": "–" if c["value"] is None else f"{c['value']:,.3g}",
+        "Threshold": "–" if c["threshold"] is None else f"{c['threshold']:,.3g}",
         "Message": c["message"]} for c in checks["checks"]], hide_index=True, width="stretch")
 
 with review_tab:
@@ -213,10 +224,17 @@ with review_tab:
         moves += [("Approve", "approve"), ("Reject", "reject")]
     if can_write and status == "approved":
         moves.append(("Publish", "publish"))
+    override = False
+    if can_approve and moves and not checks["passed"]:
+        override = st.checkbox("Override the failing quality checks (owner or admin; audited "
+                               "with the note)", key="wf_override")
     for label, action in moves:
         if st.button(label, key=f"wf_{action}"):
-            if attempt(f"Could not {action}", lambda a=action: act(
-                    v, f"/v1/magnets/{chosen}/{a}", {"note": note})):
+            body: dict[str, Any] = {"note": note}
+            if override and action in ("submit", "publish"):
+                body["override"] = True
+            if attempt(f"Could not {action}", lambda a=action, b=body: act(
+                    v, f"/v1/magnets/{chosen}/{a}", b)):
                 st.rerun()
     if not moves:
         st.caption("No step is yours to take at this status." if (can_write or can_approve)

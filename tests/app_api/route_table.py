@@ -56,6 +56,7 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("DELETE", "/v1/magnets/{magnet_id}"): (LEAD_MAGNETS_WRITE, None),
     ("POST", "/v1/magnets/{magnet_id}/submit"): (LEAD_MAGNETS_WRITE, None),
     ("POST", "/v1/magnets/{magnet_id}/approve"): (LEAD_MAGNETS_APPROVE, None),
+    ("GET", "/v1/magnets/{magnet_id}/approval"): (LEAD_MAGNETS_READ, None),
     ("POST", "/v1/magnets/{magnet_id}/reject"): (LEAD_MAGNETS_APPROVE, {"note": "fix typos"}),
     ("POST", "/v1/magnets/{magnet_id}/publish"): (LEAD_MAGNETS_WRITE, None),
     ("POST", "/v1/magnets/{magnet_id}/archive"): (LEAD_MAGNETS_WRITE, None),
