@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     """
     settings = settings or get_settings()
     engine = make_engine(settings.resolved_metadata_url)
-    state = State(settings, make_session_factory(engine))
+    state = State(settings, make_session_factory(engine, settings))
     collector = Collector(settings, state.sessions, lambda: open_warehouse(settings))
     run_worker = settings.webhooks_worker if webhook_worker is None else webhook_worker
     worker = BackgroundWorker(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from kernel.errors import ConflictError, NotFoundError
 from kernel.metadata.audit import Actor, record
-from kernel.metadata.models import Lead, LeadMagnet
+from kernel.metadata.models import Lead, LeadMagnet, OrgDataKey
 from kernel.metadata.outbox import enqueue
 from kernel.metadata.types import utcnow
 
@@ -26,6 +26,39 @@ def lead_summary(lead: Lead) -> dict[str, Any]:
             "fields": lead.fields, "utm": lead.utm, "consents": lead.consents or [],
             "created_at": lead.created_at.isoformat() if lead.created_at else None,
             "confirmed_at": lead.confirmed_at.isoformat() if lead.confirmed_at else None}
+
+
+def email_index(session: Session, org_id: str, email: str) -> str | None:
+    """The blind index of ``email`` in ``org_id`` (HMAC under the organization's key), or
+    None when the organization has no data key yet (so no lead at all)."""
+    from kernel.crypto import keyring_for
+
+    ring = keyring_for(session)
+    if org_id not in ring._cache and not session.scalar(
+            sa.select(OrgDataKey.org_id).where(OrgDataKey.org_id == org_id)):
+        return None
+    with session.no_autoflush:
+        return ring.data_key(session, org_id).blind_index(email)
+
+
+def find_lead_ids_by_email(session: Session, org_id: str, email: str) -> list[str]:
+    """Ids of ``org_id``'s leads with this email (any magnet), oldest first; the lookup
+    goes through the blind index, the email itself is never in a query."""
+    index = email_index(session, org_id, email)
+    if index is None:
+        return []
+    return list(session.scalars(sa.select(Lead.id).where(
+        Lead.org_id == org_id, Lead.email_index == index).order_by(Lead.created_at, Lead.id)))
+
+
+def find_lead(session: Session, org_id: str, email: str, *, magnet_id: str) -> Lead | None:
+    """The lead of this email on ``magnet_id`` (at most one: the blind index is unique)."""
+    index = email_index(session, org_id, email)
+    if index is None:
+        return None
+    return session.scalar(sa.select(Lead).where(Lead.org_id == org_id,
+                                                Lead.magnet_id == magnet_id,
+                                                Lead.email_index == index))
 
 
 def create_lead(session: Session, org_id: str, actor: Actor, *, magnet_id: str, email: str,
@@ -46,12 +79,10 @@ def create_lead(session: Session, org_id: str, actor: Actor, *, magnet_id: str, 
                                                         LeadMagnet.org_id == org_id))
     if magnet is None:
         raise NotFoundError("magnet", magnet_id)
-    lead = Lead(org_id=org_id, magnet_id=magnet_id, email=email, **values)
-    dup = session.scalar(sa.select(Lead.id).where(Lead.org_id == org_id,
-                                                  Lead.magnet_id == magnet_id,
-                                                  Lead.email == lead.email))
+    dup = find_lead(session, org_id, email, magnet_id=magnet_id)
     if dup is not None:
-        raise ConflictError(f"{email} already opted in to this magnet (lead {dup})")
+        raise ConflictError(f"{email} already opted in to this magnet (lead {dup.id})")
+    lead = Lead(org_id=org_id, magnet_id=magnet_id, email=email, **values)
     session.add(lead)
     session.flush()
     record(session, org_id=org_id, actor=actor, action="lead.created", resource_type="lead",

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
@@ -21,7 +20,7 @@ from kernel.errors import DomainError
 from kernel.metadata.audit import Actor
 from kernel.metadata.models import Lead, LeadMagnet
 from kernel.metadata.types import utcnow
-from leads.service import confirm_lead, create_lead
+from leads.service import confirm_lead, create_lead, find_lead
 from publishing import tokens
 from publishing.landing import Assignment, PageContent
 from publishing.links import Links
@@ -178,8 +177,7 @@ def submit(session: Session, magnet: LeadMagnet, form: OptInForm, *, org_name: s
     unsubscribe (bounces and complaints stay suppressed).
     """
     lift_unsubscribe(session, magnet.org_id, form.email)
-    lead = session.scalar(sa.select(Lead).where(
-        Lead.org_id == magnet.org_id, Lead.magnet_id == magnet.id, Lead.email == form.email))
+    lead = find_lead(session, magnet.org_id, form.email, magnet_id=magnet.id)
     if lead is not None:
         if lead.confirmed_at is not None:
             queue_delivery(session, magnet, lead, org_name, links)

@@ -36,6 +36,9 @@ PREFIXES: dict[str, str] = {
     "artifacts": "art",
     "brand_kits": "brand",
     "magnet_documents": "mdoc",
+    "consent_purposes": "purp",
+    "consent_texts": "ctxt",
+    "consent_records": "cons",
 }
 
 #: Column length of every id column (longest prefix + "_" + 32 hex digits, with room).
