@@ -25,6 +25,7 @@ from app_api.routes import (
     brand_kit,
     builds,
     checks,
+    consent,
     documents,
     drafts,
     embed,
@@ -66,7 +67,7 @@ log = logging.getLogger(__name__)
 ROUTERS = (auth, organizations, users, api_keys, sites, magnets, magnet_workflow, variants,
            experiments, experiment_actions, leads, webhooks, webhook_deliveries, audit_log,
            ad_spend, stats, experiment_planner, overview, insights, landing, mail_links, embed,
-           publishing, jobs, builds, documents, brand_kit, templates, checks, drafts)
+           publishing, jobs, builds, documents, brand_kit, templates, checks, drafts, consent)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),

@@ -17,6 +17,7 @@ from kernel.metadata.audit import Actor, record
 from kernel.metadata.models import Lead, LeadMagnet, OrgDataKey
 from kernel.metadata.outbox import enqueue
 from kernel.metadata.types import utcnow
+from leads.consent import record_consent
 
 
 def lead_summary(lead: Lead) -> dict[str, Any]:
@@ -62,7 +63,7 @@ def find_lead(session: Session, org_id: str, email: str, *, magnet_id: str) -> L
 
 
 def create_lead(session: Session, org_id: str, actor: Actor, *, magnet_id: str, email: str,
-                **values: Any) -> Lead:
+                consent_source: str = "api", **values: Any) -> Lead:
     """A new lead of ``org_id`` on ``magnet_id`` (emits ``lead.created``).
 
     Args:
@@ -85,6 +86,12 @@ def create_lead(session: Session, org_id: str, actor: Actor, *, magnet_id: str, 
     lead = Lead(org_id=org_id, magnet_id=magnet_id, email=email, **values)
     session.add(lead)
     session.flush()
+    for given in values.get("consents") or []:  # the append-only consent history
+        version = str(given.get("version") or "1")
+        record_consent(session, org_id, purpose=str(given["purpose"]),
+                       granted=bool(given.get("granted")), source=consent_source,
+                       lead_id=lead.id, text=str(given.get("text") or ""),
+                       text_version=int(version) if version.isdigit() else 1)
     record(session, org_id=org_id, actor=actor, action="lead.created", resource_type="lead",
            resource_id=lead.id, after={"id": lead.id, "magnet_id": lead.magnet_id})
     enqueue(session, org_id, "lead.created", {"lead": lead_summary(lead)})

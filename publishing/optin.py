@@ -188,7 +188,7 @@ def submit(session: Session, magnet: LeadMagnet, form: OptInForm, *, org_name: s
         session, magnet.org_id, ACTOR, magnet_id=magnet.id, email=form.email,
         name=form.name or None, variant=variant or None, fields=form.fields,
         visitor_id=visitor_id[:64] or None, consent=form.marketing, consents=form.consents,
-        utm=utm)
+        utm=utm, consent_source="form")
     if magnet.double_opt_in:
         queue_confirmation(session, magnet, lead, org_name, links)
         return Outcome(lead, "pending", True, False)

@@ -20,6 +20,7 @@ from app_api.public import Public, PublicDep
 from kernel.errors import DomainError, NotFoundError
 from kernel.metadata.enums import ConsentMode
 from kernel.metadata.models import LeadMagnet, Organization
+from leads.consent import form_consents
 from publishing import tokens
 from publishing.delivery import delivery_name, has_artifact
 from publishing.embed import allowed_origin, site_origins
@@ -90,7 +91,7 @@ def _landing(pub: Public, org: Organization, db: Any, magnet: LeadMagnet, visito
              status: int = 200, errors: list[str] | None = None,
              values: dict[str, str] | None = None) -> tuple[HTMLResponse, Any]:
     assignment = assignment_for(live_experiment(db.session, magnet), visitor)
-    content = page_content(magnet, assignment.variant)
+    content = page_content(magnet, assignment.variant, form_consents(db.session, org.id))
     links = pub.links()
     action = links.landing(org.slug, magnet.slug).removeprefix(links.base) or "/"
     design = magnet.design or {}
@@ -195,7 +196,8 @@ def _opt_in(org_slug: str, magnet_slug: str, request: Request, pub: Public,
             magnet = published_magnet(db.session, org.id, magnet_slug)
             claim = check_submission(pub.settings.secret_key, magnet, raw,
                                      pub.settings.optin_min_fill_s)
-            content = page_content(magnet, str(claim.get("a") or ""))
+            content = page_content(magnet, str(claim.get("a") or ""),
+                                   form_consents(db.session, org.id))
             try:
                 form = parse_form(raw, content)
             except OptInError as exc:

@@ -104,7 +104,7 @@ def test_tenant_session_filters_every_orm_statement(module_client: TestClient,
             assert exc.row_org_id == b.id
         session.rollback()
     with state.sessions() as session:  # B's leads were never renamed
-        names = session.scalars(sa.select(Lead.name).where(Lead.org_id == b.id)).all()
+        names = [lead.name for lead in session.scalars(sa.select(Lead).where(Lead.org_id == b.id))]
         assert "touched" not in names
 
 

@@ -55,11 +55,11 @@ from kernel.metadata import (
 from kernel.metadata.autogen import COMPARE_OPTIONS
 from kernel.metadata.models import (
     Artifact,
+    BrandKitRecord,
+    Build,
     ConsentPurpose,
     ConsentRecord,
     ConsentText,
-    BrandKitRecord,
-    Build,
     Job,
     MagnetDocument,
     MailCampaign,
