@@ -83,10 +83,11 @@ def create_purpose(body: PurposeIn, ctx: PermTeam) -> service.Purpose:
     return purpose
 
 
-@router.post("/purposes/{key}/texts", response_model=PurposeOut, status_code=201)
-def add_text(key: PurposeKey, body: TextIn, ctx: PermTeam) -> service.Purpose:
+@router.post("/purposes/{purpose_key}/texts", response_model=PurposeOut, status_code=201)
+def add_text(purpose_key: PurposeKey, body: TextIn, ctx: PermTeam) -> service.Purpose:
     """A new wording of a purpose (the next version; earlier records keep theirs)."""
-    purpose = service.add_text_version(ctx.db.session, ctx.org_id, ctx.actor, key, body.text)
+    purpose = service.add_text_version(ctx.db.session, ctx.org_id, ctx.actor, purpose_key,
+                                       body.text)
     ctx.db.commit()
     return purpose
 

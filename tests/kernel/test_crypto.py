@@ -17,7 +17,7 @@ from kernel.errors import ConflictError
 from kernel.metadata.audit import Actor
 from kernel.metadata.db import make_engine, make_session_factory, migrate
 from kernel.metadata.enums import MagnetStatus, MagnetType
-from kernel.metadata.models import Lead, LeadMagnet, MailMessage, OrgDataKey, Organization
+from kernel.metadata.models import Lead, LeadMagnet, MailMessage, Organization, OrgDataKey
 from kernel.settings import Settings
 from leads.service import create_lead, find_lead_ids_by_email
 from publishing.mail.outbox import queue_mail
