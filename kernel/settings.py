@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         "", description=("Comma-separated previous master keys (base64), still accepted to "
                          "unwrap data keys until `lodestone keys rotate` has re-wrapped them."),
     )
+    pii_policy: str = Field(
+        "redact", pattern=r"^(redact|refuse|off)$",
+        description=("Personal data (emails, phones, cards, national ids, IPs) found in event "
+                     "props, form answers and AI prompts: redact, refuse or off; an "
+                     "organization's settings.pii_policy overrides it for forms and prompts."),
+    )
     redis_url: str = Field("", description="Optional redis:// URL for shared rate limits.")
     api_url: str = Field(
         "http://127.0.0.1:8000", description="Base URL of the API, used by the dashboards."

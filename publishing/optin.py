@@ -20,6 +20,7 @@ from kernel.errors import DomainError
 from kernel.metadata.audit import Actor
 from kernel.metadata.models import Lead, LeadMagnet
 from kernel.metadata.types import utcnow
+from kernel.pii import PIIRefusedError, screen
 from leads.service import confirm_lead, create_lead, find_lead
 from publishing import tokens
 from publishing.landing import Assignment, PageContent
@@ -167,15 +168,30 @@ class Outcome:
     confirmed_now: bool
 
 
+def _screen_answers(fields: dict[str, str], policy: str) -> dict[str, str]:
+    out = {}
+    for key, value in fields.items():
+        try:
+            out[key] = screen(value, policy, "form")
+        except PIIRefusedError as exc:
+            raise OptInError(f"field_{key}: {exc}", [{"field": f"field_{key}",
+                                                      "message": str(exc)}]) from None
+    return out
+
+
 def submit(session: Session, magnet: LeadMagnet, form: OptInForm, *, org_name: str,
-           links: Links, visitor_id: str, variant: str, utm: dict[str, str]) -> Outcome:
+           links: Links, visitor_id: str, variant: str, utm: dict[str, str],
+           pii_policy: str = "redact") -> Outcome:
     """Create or refresh the lead and queue its mail, in ``session`` (the caller commits).
 
     A new lead is pending (double opt-in: a confirmation mail) or confirmed at once
     (single opt-in: a delivery mail). A repeat opt-in of a confirmed lead re-sends the
     magnet; of a pending lead, re-sends the confirmation. A new opt-in lifts an earlier
-    unsubscribe (bounces and complaints stay suppressed).
+    unsubscribe (bounces and complaints stay suppressed). Personal data typed into the
+    free-text answers (a phone number, a card number…) is redacted or refused per
+    ``pii_policy`` (kernel.pii); the email and name fields are personal data by design.
     """
+    answers = _screen_answers(form.fields, pii_policy)
     lift_unsubscribe(session, magnet.org_id, form.email)
     lead = find_lead(session, magnet.org_id, form.email, magnet_id=magnet.id)
     if lead is not None:
@@ -186,7 +202,7 @@ def submit(session: Session, magnet: LeadMagnet, form: OptInForm, *, org_name: s
         return Outcome(lead, "pending", False, False)
     lead = create_lead(
         session, magnet.org_id, ACTOR, magnet_id=magnet.id, email=form.email,
-        name=form.name or None, variant=variant or None, fields=form.fields,
+        name=form.name or None, variant=variant or None, fields=answers,
         visitor_id=visitor_id[:64] or None, consent=form.marketing, consents=form.consents,
         utm=utm, consent_source="form")
     if magnet.double_opt_in:

@@ -20,6 +20,7 @@ from app_api.public import Public, PublicDep
 from kernel.errors import DomainError, NotFoundError
 from kernel.metadata.enums import ConsentMode
 from kernel.metadata.models import LeadMagnet, Organization
+from kernel.pii import org_policy
 from leads.consent import form_consents
 from publishing import tokens
 from publishing.delivery import delivery_name, has_artifact
@@ -214,7 +215,8 @@ def _opt_in(org_slug: str, magnet_slug: str, request: Request, pub: Public,
             referer = request.headers.get("referer", "")
             outcome = submit(db.session, magnet, form, org_name=org.name, links=links,
                              visitor_id=visitor, variant=str(claim.get("a") or ""),
-                             utm=utm_of(referer))
+                             utm=utm_of(referer),
+                             pii_policy=org_policy(org.settings, pub.settings.pii_policy))
             download = links.download(outcome.lead) if outcome.status == "confirmed" else ""
             db.commit()
             lead_id, org_id, site_id = outcome.lead.id, org.id, magnet.site_id or ""

@@ -1,5 +1,6 @@
 """The opt-in form shows the organization's consent purposes and records each choice as a
-consent record with the hash of the text shown."""
+consent record with the hash of the text shown; personal data in free-text answers is
+redacted."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def test_form_shows_purposes_and_records_consent(env: Env) -> None:
     assert 'name="consent_webinar_invites"' in page and "Invite me to live webinars." in page
     assert 'name="consent_analytics"' not in page  # not a form purpose
     r = post(c, m.path, form_token(page), email="grace@example.com",
-             consent_webinar_invites="yes")
+             consent_webinar_invites="yes", field_company="Acme, call +1 415 555 2671")
     assert r.status_code == 303, r.text[:300]
     with env.sessions() as s:
         lead = s.scalars(sa.select(Lead).where(Lead.org_id == m.org_id)).one()
@@ -37,3 +38,5 @@ def test_form_shows_purposes_and_records_consent(env: Env) -> None:
         assert records["webinar_invites"].proof == consent.proof_of("Invite me to live webinars.")
         assert consent.granted(s, lead, "webinar_invites")
         assert not consent.granted(s, lead, "marketing_email")
+        # a phone number typed into a free-text answer is redacted (LODESTONE_PII_POLICY)
+        assert lead.fields == {"company": "Acme, call [redacted:phone]"}
