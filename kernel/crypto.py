@@ -38,9 +38,6 @@ FORMAT = b"\x01"
 NONCE = 12
 
 
-__all__ = ["parse_master_key"]
-
-
 class KeyringError(RuntimeError):
     """A key is missing or wrong; the message says which setting to fix."""
 
@@ -128,6 +125,10 @@ class Keyring:
                             f"master key {master_id}") from None
 
     # -- data keys ---------------------------------------------------------------------------
+    def cached(self, org_id: str) -> DataKey | None:
+        """The organization's data key if this process already holds it (no query)."""
+        return self._cache.get(org_id)
+
     def data_key(self, session: Session, org_id: str) -> DataKey:
         """The organization's data key: cached, read and unwrapped, or created."""
         cached = self._cache.get(org_id) or session.info.get("new_data_keys", {}).get(org_id)

@@ -35,7 +35,7 @@ def email_index(session: Session, org_id: str, email: str) -> str | None:
     from kernel.crypto import keyring_for
 
     ring = keyring_for(session)
-    if org_id not in ring._cache and not session.scalar(
+    if ring.cached(org_id) is None and not session.scalar(
             sa.select(OrgDataKey.org_id).where(OrgDataKey.org_id == org_id)):
         return None
     with session.no_autoflush:

@@ -103,7 +103,7 @@ def _data_key(obj: Any) -> Any:
                            "session and was never decrypted")
     obj.__dict__[_RING] = ring
     if session is None:
-        cached = ring._cache.get(obj.org_id)
+        cached = ring.cached(obj.org_id)
         if cached is None:
             raise KeyringError(f"no data key cached for organization {obj.org_id}")
         return cached
@@ -155,6 +155,6 @@ def register(cls: type) -> None:
     def _load(target: Any, ctx: Any) -> None:
         forget_plain(target)
         ring = target.__dict__[_RING] = keyring_for(ctx.session)
-        if target.org_id not in ring._cache:  # one query per organization and process, so
+        if ring.cached(target.org_id) is None:  # one query per organization and process, so
             with ctx.session.no_autoflush:    # a row read after its session closed opens
                 ring.data_key(ctx.session, target.org_id)
