@@ -199,9 +199,11 @@ def downgrade() -> None:
             for col, ct, is_json in columns:
                 sealed = getattr(row, ct)
                 raw = None if sealed is None else dk.open(bytes(sealed), f'{table}.{col}').decode()
-                values[col] = raw
+                values[col] = json.loads(raw) if is_json and raw is not None else raw
             sets = ', '.join(f'{k} = :{k}' for k in values if k != 'id')
-            conn.execute(sa.text(f'UPDATE {table} SET {sets} WHERE id = :id'), values)
+            stmt = sa.text(f'UPDATE {table} SET {sets} WHERE id = :id').bindparams(
+                *(sa.bindparam(col, type_=json_type) for col, _, is_json in columns if is_json))
+            conn.execute(stmt, values)
     with op.batch_alter_table('leads') as batch:
         batch.drop_constraint('uq_leads_org_id_magnet_id_email_index', type_='unique')
         batch.drop_index('ix_leads_org_id_email_index')
