@@ -27,6 +27,7 @@ from app_api.routes import (
     brand_kit,
     builds,
     checks,
+    consent,
     documents,
     domains,
     drafts,
@@ -76,7 +77,7 @@ ROUTERS = (landing, share, mail_links, embed, auth, organizations, users, api_ke
            magnet_workflow, variants, experiments, experiment_actions, leads, webhooks,
            webhook_deliveries, audit_log, ad_spend, stats, experiment_planner, overview,
            insights, publishing, jobs, builds, documents, brand_kit, templates, checks, drafts,
-           privacy)
+           privacy, consent)
 
 #: Routes anyone may call (they authenticate by themselves or need no identity).
 PUBLIC_ROUTES = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/token"),
@@ -148,7 +149,7 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
     instrument_pool(engine)
     if configure_tracing(settings, "lodestone-api"):
         trace_engine(engine)
-    state = State(settings, make_session_factory(engine))
+    state = State(settings, make_session_factory(engine, settings))
     stored_state = CollectorRegistry(auto_describe=True)
     stored_state.register(StoredState(state.sessions, lambda: open_warehouse(settings)))
     collector = Collector(settings, state.sessions, lambda: open_warehouse(settings))

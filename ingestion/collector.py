@@ -82,6 +82,7 @@ class Collector:
             redis_url=s.redis_url, secret=s.secret_key,
         )
         self.intake = Intake(self.registry, self.spool, self.salts, self.limiter)
+        self.intake.pii_policy = self.settings.pii_policy
         await asyncio.to_thread(self.registry.reload)
         revisions.add_change_listener(self.registry.reload)  # this process's own commits
         await asyncio.to_thread(self._warm_up)

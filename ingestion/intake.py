@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import time
+from typing import Any
 
 import msgspec
 from starlette.requests import Request
@@ -30,6 +31,7 @@ from ingestion.validate import (
     now_ms,
 )
 from kernel.credentials import presented_token
+from kernel.pii import PIIRefusedError, screen_value
 from kernel.schema import FLAG_SERVER_SIDE
 
 PIXEL_FIELDS = frozenset(f for f in EVENT_FIELDS if f != "props")
@@ -76,12 +78,32 @@ def is_dnt(request: Request) -> bool:
     return h.get("dnt") == "1" or h.get("sec-gpc") == "1"
 
 
+PII_REASON = "props hold personal data (LODESTONE_PII_POLICY=refuse)"
+
+
+def _screen_props(events: list[Any], policy: str) -> tuple[list[Any], list[int]]:
+    """Personal data in ``props`` redacted in place, or the event refused (kernel.pii);
+    only events that carry props are looked at."""
+    refused: list[int] = []
+    for i, ev in enumerate(events):
+        if ev.props:
+            try:
+                ev.props = screen_value(ev.props, policy, "event")
+            except PIIRefusedError:
+                refused.append(i)
+    if refused:
+        gone = set(refused)
+        events = [ev for i, ev in enumerate(events) if i not in gone]
+    return events, refused
+
+
 class Intake:
     """Request handlers over one worker's registry, spool, salts and rate limiter."""
 
     def __init__(self, registry: Registry, spool: Spool, salts: SaltStore,
                  limiter: RateLimiter) -> None:
         self.registry, self.spool, self.salts, self.limiter = registry, spool, salts, limiter
+        self.pii_policy = "redact"  # LODESTONE_PII_POLICY, set by the collector
 
     async def limited(self, org_id: str, ip: str | None, cost: int) -> float:
         """Seconds to wait before retrying (0: go ahead); in-process unless Redis is set."""
@@ -211,6 +233,13 @@ class Intake:
             rejected = rejected + [{"index": i, "reason": BOT_REASON} for i in positions]
             events = []
         accepted = 0
+        if events and self.pii_policy != "off":
+            events, refused_pii = _screen_props(events, self.pii_policy)
+            if refused_pii:
+                TALLY.reject("personal_data", len(refused_pii))
+                index = decoded.index
+                rejected = rejected + [{"index": index[i] if index else i, "reason": PII_REASON}
+                                       for i in refused_pii]
         if events:
             trust = server_side or (site is not None and site.consent_mode != "cookieless")
             ctx = self._context(request, org_id, site_id, ua, server_side=server_side, trust_ids=trust)

@@ -194,7 +194,7 @@ def run_forever(settings: Settings) -> int:
     from kernel.metadata.db import make_engine, make_session_factory
 
     engine = make_engine(settings.resolved_metadata_url)
-    pool = BackgroundWorker(make_session_factory(engine), settings)
+    pool = BackgroundWorker(make_session_factory(engine, settings), settings)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -9,10 +9,13 @@ Production refuses secrets with less than 32 random bytes' worth of estimated en
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import os
 import secrets
 import string
+from collections.abc import Callable
 from pathlib import Path
 
 SECRET_FILE = "secret_key"
@@ -20,18 +23,46 @@ SECRET_FILE = "secret_key"
 MIN_ENTROPY_BITS = 240
 
 
-def dev_secret(data_dir: Path) -> str:
-    """The data directory's secret, created (0600, atomically) when missing."""
-    path = data_dir / SECRET_FILE
+MASTER_KEY_FILE = "master_key"
+KEY_BYTES = 32
+
+
+def parse_master_key(text: str, variable: str = "LODESTONE_MASTER_KEY") -> bytes:
+    """32 bytes from their base64 text, or a :class:`ValueError` naming ``variable``."""
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != KEY_BYTES:
+        raise ValueError(f"{variable} must be 32 random bytes in base64 (python -c 'import "
+                         "base64, os; print(base64.b64encode(os.urandom(32)).decode())')")
+    return raw
+
+
+
+def dev_master_key(data_dir: Path) -> str:
+    """The data directory's master key (32 random bytes, base64), created when missing.
+
+    Development and tests only: production refuses to start without LODESTONE_MASTER_KEY,
+    since a key beside the database protects nothing against a copy of the directory.
+    """
+    return dev_secret(data_dir, MASTER_KEY_FILE,
+                      lambda: base64.b64encode(secrets.token_bytes(32)).decode())
+
+
+def dev_secret(data_dir: Path, name: str = SECRET_FILE,
+               make: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> str:
+    """The data directory's secret ``name``, created (0600, atomically) when missing."""
+    path = data_dir / name
     try:
         return _read(path)
     except FileNotFoundError:
         pass
     data_dir.mkdir(parents=True, exist_ok=True)
-    tmp = data_dir / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    tmp = data_dir / f".{name}.{os.getpid()}.{secrets.token_hex(4)}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, (secrets.token_urlsafe(32) + "\n").encode())
+        os.write(fd, (make() + "\n").encode())
         os.fsync(fd)
     finally:
         os.close(fd)

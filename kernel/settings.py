@@ -11,7 +11,13 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from kernel.secret_file import MIN_ENTROPY_BITS, dev_secret, entropy_bits
+from kernel.secret_file import (
+    MIN_ENTROPY_BITS,
+    dev_master_key,
+    dev_secret,
+    entropy_bits,
+    parse_master_key,
+)
 
 #: Refused everywhere (the last one was the development default before issue #18).
 PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", "dev-secret-change-me"})
@@ -59,6 +65,23 @@ class Settings(BaseSettings):
         description=("Signs sessions, derives visitor-id salts. Required outside development "
                      "(production: >= 32 random bytes' worth of entropy); in development, empty means a "
                      "random secret kept in <data_dir>/secret_key."),
+    )
+    master_key: str = Field(
+        "",
+        description=("Encrypts the leads' personal data (wraps each organization's data key): "
+                     "32 random bytes in base64. Required in production; losing it loses that "
+                     "data (docs/security.md). In development and test, empty means a random "
+                     "key kept in <data_dir>/master_key."),
+    )
+    master_keys_old: str = Field(
+        "", description=("Comma-separated previous master keys (base64), still accepted to "
+                         "unwrap data keys until `lodestone keys rotate` has re-wrapped them."),
+    )
+    pii_policy: str = Field(
+        "redact", pattern=r"^(redact|refuse|off)$",
+        description=("Personal data (emails, phones, cards, national ids, IPs) found in event "
+                     "props, form answers and AI prompts: redact, refuse or off; an "
+                     "organization's settings.pii_policy overrides it for forms and prompts."),
     )
     redis_url: str = Field("", description="Optional redis:// URL for shared rate limits.")
     api_url: str = Field(
@@ -252,11 +275,14 @@ class Settings(BaseSettings):
     @classmethod
     def _development_secret(cls, data: Any) -> Any:
         """Development without a secret: the data directory's own random one."""
-        if not isinstance(data, dict) or data.get("secret_key"):
+        if not isinstance(data, dict):
             return data
-        if str(data.get("env") or Environment.development.value) != "development":
-            return data
+        env = str(data.get("env") or Environment.development.value)
         data_dir = Path(str(data.get("data_dir") or ".lodestone")).expanduser().resolve()
+        if not data.get("master_key") and env in ("development", "test"):
+            data = {**data, "master_key": dev_master_key(data_dir)}
+        if data.get("secret_key") or env != "development":
+            return data
         return {**data, "secret_key": dev_secret(data_dir)}
 
     @model_validator(mode="after")
@@ -271,6 +297,16 @@ class Settings(BaseSettings):
             raise ValueError(f"LODESTONE_SECRET_KEY is too weak for production (about "
                              f"{entropy_bits(self.secret_key):.0f} bits; at least "
                              f"{MIN_ENTROPY_BITS} needed); {how}")
+        if not self.master_key or self.master_key in PLACEHOLDER_SECRETS:
+            raise ValueError("LODESTONE_MASTER_KEY is empty or a placeholder; set it to 32 random "
+                             "bytes in base64 (python -c 'import base64, os; print(base64."
+                             f"b64encode(os.urandom(32)).decode())') when LODESTONE_ENV="
+                             f"{self.env.value}, and keep a copy: without it the leads' "
+                             "personal data cannot be read")
+        parse_master_key(self.master_key)
+        for old in self.master_keys_old.split(","):
+            if old.strip():
+                parse_master_key(old, "LODESTONE_MASTER_KEYS_OLD")
         return self
 
     # -- derived paths -------------------------------------------------------------------------

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from kernel.errors import ConflictError, NotFoundError
 from kernel.metadata.audit import Actor, record
-from kernel.metadata.models import Lead, LeadMagnet
+from kernel.metadata.models import Lead, LeadMagnet, OrgDataKey
 from kernel.metadata.outbox import enqueue
 from kernel.metadata.types import utcnow
+from leads.consent import record_consent
 
 
 def lead_summary(lead: Lead) -> dict[str, Any]:
@@ -28,8 +29,41 @@ def lead_summary(lead: Lead) -> dict[str, Any]:
             "confirmed_at": lead.confirmed_at.isoformat() if lead.confirmed_at else None}
 
 
+def email_index(session: Session, org_id: str, email: str) -> str | None:
+    """The blind index of ``email`` in ``org_id`` (HMAC under the organization's key), or
+    None when the organization has no data key yet (so no lead at all)."""
+    from kernel.crypto import keyring_for
+
+    ring = keyring_for(session)
+    if ring.cached(org_id) is None and not session.scalar(
+            sa.select(OrgDataKey.org_id).where(OrgDataKey.org_id == org_id)):
+        return None
+    with session.no_autoflush:
+        return ring.data_key(session, org_id).blind_index(email)
+
+
+def find_lead_ids_by_email(session: Session, org_id: str, email: str) -> list[str]:
+    """Ids of ``org_id``'s leads with this email (any magnet), oldest first; the lookup
+    goes through the blind index, the email itself is never in a query."""
+    index = email_index(session, org_id, email)
+    if index is None:
+        return []
+    return list(session.scalars(sa.select(Lead.id).where(
+        Lead.org_id == org_id, Lead.email_index == index).order_by(Lead.created_at, Lead.id)))
+
+
+def find_lead(session: Session, org_id: str, email: str, *, magnet_id: str) -> Lead | None:
+    """The lead of this email on ``magnet_id`` (at most one: the blind index is unique)."""
+    index = email_index(session, org_id, email)
+    if index is None:
+        return None
+    return session.scalar(sa.select(Lead).where(Lead.org_id == org_id,
+                                                Lead.magnet_id == magnet_id,
+                                                Lead.email_index == index))
+
+
 def create_lead(session: Session, org_id: str, actor: Actor, *, magnet_id: str, email: str,
-                **values: Any) -> Lead:
+                consent_source: str = "api", **values: Any) -> Lead:
     """A new lead of ``org_id`` on ``magnet_id`` (emits ``lead.created``).
 
     Args:
@@ -46,14 +80,18 @@ def create_lead(session: Session, org_id: str, actor: Actor, *, magnet_id: str, 
                                                         LeadMagnet.org_id == org_id))
     if magnet is None:
         raise NotFoundError("magnet", magnet_id)
-    lead = Lead(org_id=org_id, magnet_id=magnet_id, email=email, **values)
-    dup = session.scalar(sa.select(Lead.id).where(Lead.org_id == org_id,
-                                                  Lead.magnet_id == magnet_id,
-                                                  Lead.email == lead.email))
+    dup = find_lead(session, org_id, email, magnet_id=magnet_id)
     if dup is not None:
-        raise ConflictError(f"{email} already opted in to this magnet (lead {dup})")
+        raise ConflictError(f"{email} already opted in to this magnet (lead {dup.id})")
+    lead = Lead(org_id=org_id, magnet_id=magnet_id, email=email, **values)
     session.add(lead)
     session.flush()
+    for given in values.get("consents") or []:  # the append-only consent history
+        version = str(given.get("version") or "1")
+        record_consent(session, org_id, purpose=str(given["purpose"]),
+                       granted=bool(given.get("granted")), source=consent_source,
+                       lead_id=lead.id, text=str(given.get("text") or ""),
+                       text_version=int(version) if version.isdigit() else 1)
     record(session, org_id=org_id, actor=actor, action="lead.created", resource_type="lead",
            resource_id=lead.id, after={"id": lead.id, "magnet_id": lead.magnet_id})
     enqueue(session, org_id, "lead.created", {"lead": lead_summary(lead)})
@@ -72,18 +110,6 @@ def confirm_lead(session: Session, lead: Lead, actor: Actor) -> bool:
            after={"id": lead.id, "magnet_id": lead.magnet_id})
     enqueue(session, lead.org_id, "lead.confirmed", {"lead": lead_summary(lead)})
     return True
-
-
-def find_lead_ids_by_email(session: Session, org_id: str, email: str) -> list[str]:
-    """Ids of ``org_id``'s leads with this email (any magnet), oldest first.
-
-    The one lookup by email that privacy requests use: it compares the normalized address,
-    so whichever way emails are stored, callers do not depend on it.
-    """
-    wanted = email.strip().lower()
-    return list(session.scalars(sa.select(Lead.id).where(Lead.org_id == org_id,
-                                                         Lead.email == wanted)
-                                .order_by(Lead.created_at, Lead.id)))
 
 
 def erase_lead(session: Session, lead: Lead, actor: Actor) -> None:

@@ -93,9 +93,11 @@ def _cmd_compact(args: argparse.Namespace) -> int:
 
 def _schema_ready() -> bool:
     """Servers refuse to start on a database `lodestone init` has not (fully) migrated."""
+    from kernel.crypto import master_key_problem
     from kernel.metadata.db import schema_problem
 
-    problem = schema_problem(get_settings().resolved_metadata_url)
+    problem = schema_problem(get_settings().resolved_metadata_url) \
+        or master_key_problem(get_settings())
     if problem:
         print(f"lodestone: {problem}", file=sys.stderr)
     return problem is None
@@ -195,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     from privacy.cli import add_commands as add_privacy_commands  # privacy find|export|erase|scan
 
     add_privacy_commands(sub)
+
+    from lodestone.keys_cli import add_commands as add_keys_commands  # keys rotate|check
+
+    add_keys_commands(sub)
     return p
 
 

@@ -56,7 +56,7 @@ def init_storage(settings: Settings) -> dict[str, list[str]]:
 
 
 def session_factory(settings: Settings):  # type: ignore[no-untyped-def]
-    return make_session_factory(make_engine(settings.resolved_metadata_url))
+    return make_session_factory(make_engine(settings.resolved_metadata_url), settings)
 
 
 def dagster_home(settings: Settings) -> Path:

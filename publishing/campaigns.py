@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.errors import DomainError, NotFoundError
 from kernel.metadata.audit import Actor, record
-from kernel.metadata.models import Lead, LeadMagnet, MailCampaign, Organization
+from kernel.metadata.models import Lead, LeadMagnet, MailCampaign, MailMessage, Organization
 from kernel.metadata.types import utcnow
 from kernel.settings import Settings
+from leads import consent
 from leads.tags import TagError, has_any_tag, normalize_tags
 from publishing import tokens
 from publishing.links import Links
@@ -36,7 +37,9 @@ from publishing.render import render
 log = logging.getLogger(__name__)
 
 CLICK_TTL_S = 365 * 24 * 3600.0
-_PURPOSE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_PURPOSE = consent.KEY
+#: Mail kind of a campaign's mails: ``campaign:<purpose>`` (the sender re-checks consent).
+CAMPAIGN_KIND = "campaign:"
 
 
 class CampaignError(DomainError):
@@ -87,11 +90,6 @@ def schedule_campaign(session: Session, org_id: str, actor: Actor, *, magnet_id:
     return campaign
 
 
-def _consented(lead: Lead, purpose: str) -> bool:
-    return any(isinstance(c, dict) and c.get("purpose") == purpose and c.get("granted")
-               for c in lead.consents or [])
-
-
 def _since(value: Any) -> dt.datetime | None:
     if not value:
         return None
@@ -116,10 +114,22 @@ def audience(session: Session, campaign: MailCampaign) -> Iterator[Lead]:
     tags = [str(t) for t in segment.get("tags") or []]
     seen: set[str] = set()
     for lead in session.scalars(stmt).all():  # read before the caller adds mails
-        if (lead.email not in seen and _consented(lead, campaign.purpose)
+        if (lead.email_index not in seen and consent.granted(session, lead, campaign.purpose)
                 and has_any_tag(lead, tags)):
-            seen.add(lead.email)
+            seen.add(lead.email_index)
             yield lead
+
+
+def consent_withdrawn(session: Session, mail: MailMessage) -> str | None:
+    """Why a queued campaign mail must not go out now (its purpose is no longer granted),
+    or None; other mails (confirmations, deliveries) are never held back here."""
+    if not mail.kind.startswith(CAMPAIGN_KIND) or mail.lead_id is None:
+        return None
+    lead = session.get(Lead, mail.lead_id)
+    purpose = mail.kind.removeprefix(CAMPAIGN_KIND)
+    if lead is None or lead.org_id != mail.org_id or not consent.granted(session, lead, purpose):
+        return f"no {purpose} consent"
+    return None
 
 
 def click_url(links: Links, lead: Lead, campaign: MailCampaign, target: str) -> str:
@@ -146,7 +156,7 @@ def queue_campaign(session: Session, campaign: MailCampaign, links: Links) -> in
                "click_url": click_url(links, lead, campaign, target),
                "open_url": links.open_pixel(lead, f"campaign:{campaign.id}"),
                "unsubscribe_url": links.unsubscribe(lead)}
-        queue_mail(session, campaign.org_id, kind="campaign", to_addr=lead.email,
+        queue_mail(session, campaign.org_id, kind=f"{CAMPAIGN_KIND}{campaign.purpose}", to_addr=lead.email,
                    to_name=lead.name or "", lead_id=lead.id, subject=campaign.subject,
                    text_body=render("campaign.txt", **ctx),
                    html_body=render("campaign.html", **ctx),

@@ -102,8 +102,14 @@ def _text(value: Any, limit: int) -> str:
     return str(value).strip()[:limit] if isinstance(value, str | int | float) else ""
 
 
-def page_content(magnet: LeadMagnet, variant_key: str) -> PageContent:
-    """The page's words: the magnet's ``content`` overlaid by the served variant's."""
+def page_content(magnet: LeadMagnet, variant_key: str,
+                 purposes: list[dict[str, Any]] | None = None) -> PageContent:
+    """The page's words: the magnet's ``content`` overlaid by the served variant's.
+
+    Consent checkboxes: the magnet's own ``consents`` when it defines some, else the
+    organization's form purposes (``purposes``, leads.consent.form_consents), else
+    ``DEFAULT_CONSENTS``.
+    """
     merged: dict[str, Any] = dict(magnet.content or {})
     variant = _variant(magnet, variant_key)
     if variant is not None:
@@ -131,5 +137,5 @@ def page_content(magnet: LeadMagnet, variant_key: str) -> PageContent:
         cta=_text(merged.get("cta"), 60) or "Send me the free copy",
         social_proof=_text(merged.get("social_proof") or "", 200),
         fields=fields[:MAX_FIELDS],
-        consents=consents or [dict(c) for c in DEFAULT_CONSENTS],
+        consents=consents or [dict(c) for c in (purposes or DEFAULT_CONSENTS)],
     )

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
@@ -21,7 +20,8 @@ from kernel.errors import DomainError
 from kernel.metadata.audit import Actor
 from kernel.metadata.models import Lead, LeadMagnet
 from kernel.metadata.types import utcnow
-from leads.service import confirm_lead, create_lead
+from kernel.pii import PIIRefusedError, screen
+from leads.service import confirm_lead, create_lead, find_lead
 from leads.tags import MAX_TAGS, TAG, TagError, normalize_tags
 from publishing import tokens
 from publishing.landing import Assignment, PageContent
@@ -181,18 +181,32 @@ class Outcome:
     confirmed_now: bool
 
 
+def _screen_answers(fields: dict[str, str], policy: str) -> dict[str, str]:
+    out = {}
+    for key, value in fields.items():
+        try:
+            out[key] = screen(value, policy, "form")
+        except PIIRefusedError as exc:
+            raise OptInError(f"field_{key}: {exc}", [{"field": f"field_{key}",
+                                                      "message": str(exc)}]) from None
+    return out
+
+
 def submit(session: Session, magnet: LeadMagnet, form: OptInForm, *, org_name: str,
-           links: Links, visitor_id: str, variant: str, utm: dict[str, str]) -> Outcome:
+           links: Links, visitor_id: str, variant: str, utm: dict[str, str],
+           pii_policy: str = "redact") -> Outcome:
     """Create or refresh the lead and queue its mail, in ``session`` (the caller commits).
 
     A new lead is pending (double opt-in: a confirmation mail) or confirmed at once
     (single opt-in: a delivery mail). A repeat opt-in of a confirmed lead re-sends the
     magnet; of a pending lead, re-sends the confirmation. A new opt-in lifts an earlier
-    unsubscribe (bounces and complaints stay suppressed).
+    unsubscribe (bounces and complaints stay suppressed). Personal data typed into the
+    free-text answers (a phone number, a card number…) is redacted or refused per
+    ``pii_policy`` (kernel.pii); the email and name fields are personal data by design.
     """
+    answers = _screen_answers(form.fields, pii_policy)
     lift_unsubscribe(session, magnet.org_id, form.email)
-    lead = session.scalar(sa.select(Lead).where(
-        Lead.org_id == magnet.org_id, Lead.magnet_id == magnet.id, Lead.email == form.email))
+    lead = find_lead(session, magnet.org_id, form.email, magnet_id=magnet.id)
     if lead is not None:
         if lead.confirmed_at is not None:
             queue_delivery(session, magnet, lead, org_name, links)
@@ -201,9 +215,9 @@ def submit(session: Session, magnet: LeadMagnet, form: OptInForm, *, org_name: s
         return Outcome(lead, "pending", False, False)
     lead = create_lead(
         session, magnet.org_id, ACTOR, magnet_id=magnet.id, email=form.email,
-        name=form.name or None, variant=variant or None, fields=form.fields,
+        name=form.name or None, variant=variant or None, fields=answers,
         visitor_id=visitor_id[:64] or None, consent=form.marketing, consents=form.consents,
-        utm=utm, tags=magnet_tags(magnet))
+        utm=utm, tags=magnet_tags(magnet), consent_source="form")
     if magnet.double_opt_in:
         queue_confirmation(session, magnet, lead, org_name, links)
         return Outcome(lead, "pending", True, False)

@@ -28,6 +28,7 @@ from ingestion.registry import experiment_config
 from kernel.errors import DomainError, NotFoundError
 from kernel.metadata import revisions
 from kernel.metadata.models import Organization, Site
+from leads.consent import form_consents
 from publishing.delivery import artifact_for
 from publishing.embed import site_origins
 from publishing.landing import (
@@ -108,6 +109,7 @@ def load_snapshot(session: Session, org: Organization, magnet_slug: str) -> Land
     design = magnet.design or {}
     settings = org.settings or {}
     robots = settings.get("robots")
+    purposes = form_consents(session, org.id)  # the form's consent boxes
     return LandingSnapshot(
         org_id=org.id, org_slug=org.slug, org_name=org.name, consent_mode=str(org.consent_mode),
         privacy_url=privacy_url(org),
@@ -117,7 +119,7 @@ def load_snapshot(session: Session, org: Organization, magnet_slug: str) -> Land
         accent=str(design.get("accent") or "#1d4ed8"),
         build_id=artifact.build_id if artifact is not None else "",
         frame_origins=tuple(site_origins(session, magnet)), experiment=cfg,
-        contents={k: page_content(magnet, k) for k in keys})
+        contents={k: page_content(magnet, k, purposes) for k in keys})
 
 
 class LandingCache:

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from app_api.public import PublicDep
 from app_api.routes.landing import VISITOR_RE
 from kernel.errors import NotFoundError
+from leads.consent import form_consents
 from publishing.embed import allowed_origin, script
 from publishing.events import event_row
 from publishing.landing import (
@@ -50,7 +51,7 @@ def form_json(org_slug: str, magnet_slug: str, request: Request, pub: PublicDep,
             magnet = published_magnet(db.session, org.id, magnet_slug)
             cors = allowed_origin(db.session, magnet, origin)
             assignment = assignment_for(live_experiment(db.session, magnet), visitor)
-            content = page_content(magnet, assignment.variant)
+            content = page_content(magnet, assignment.variant, form_consents(db.session, org.id))
             links = pub.links()
             body: dict[str, Any] = {
                 "headline": content.headline, "subheadline": content.subheadline,

@@ -20,6 +20,8 @@ from app_api.pages import html_page, message_page, new_nonce, page_headers
 from app_api.public import Public, PublicDep
 from kernel.errors import DomainError, NotFoundError
 from kernel.metadata.enums import ConsentMode
+from kernel.pii import org_policy
+from leads.consent import form_consents
 from publishing import tokens
 from publishing.consent_banner import (
     CONSENT_COOKIE,
@@ -265,7 +267,8 @@ def _opt_in(org_slug: str, magnet_slug: str, request: Request, pub: Public,
             magnet = published_magnet(db.session, org.id, magnet_slug)
             claim = check_submission(pub.settings.secret_key, magnet, raw,
                                      pub.settings.optin_min_fill_s)
-            content = page_content(magnet, str(claim.get("a") or ""))
+            content = page_content(magnet, str(claim.get("a") or ""),
+                                   form_consents(db.session, org.id))
             try:
                 form = parse_form(raw, content)
             except OptInError as exc:
@@ -283,7 +286,8 @@ def _opt_in(org_slug: str, magnet_slug: str, request: Request, pub: Public,
             referer = request.headers.get("referer", "")
             outcome = submit(db.session, magnet, form, org_name=org.name, links=links,
                              visitor_id=visitor, variant=str(claim.get("a") or ""),
-                             utm=utm_of(referer))
+                             utm=utm_of(referer),
+                             pii_policy=org_policy(org.settings, pub.settings.pii_policy))
             download = links.download(outcome.lead) if outcome.status == "confirmed" else ""
             db.commit()
             lead_id, org_id, site_id = outcome.lead.id, org.id, magnet.site_id or ""

@@ -75,13 +75,14 @@ class LeadFilters(BaseModel):
     created_after: AwareDatetime | None = None
     created_before: AwareDatetime | None = None
 
-    def apply(self, stmt: sa.Select[Any]) -> sa.Select[Any]:
+    def apply(self, stmt: sa.Select[Any], index: str | None = None) -> sa.Select[Any]:
+        """``index``: the blind index of ``email`` (``service.email_index``)."""
         if self.magnet_id:
             stmt = stmt.where(Lead.magnet_id == self.magnet_id)
         if self.variant:
             stmt = stmt.where(Lead.variant == self.variant)
         if self.email:
-            stmt = stmt.where(Lead.email == self.email)
+            stmt = stmt.where(Lead.email_index == (index or "-"))
         if self.consent is not None:
             stmt = stmt.where(Lead.consent.is_(self.consent))
         if self.created_after:
@@ -98,7 +99,9 @@ Filters = Annotated[LeadFilters, Query()]
 def list_leads(ctx: PermExport, filters: Filters, cursor: str | None = CursorQuery,
                limit: int = LimitQuery) -> dict[str, object]:
     """Leads, newest first; filter by magnet, variant, email, consent and creation time."""
-    rows, nxt = paginate(ctx.db, filters.apply(ctx.db.select(Lead)), Lead, cursor, limit)
+    index = service.email_index(ctx.db.session, ctx.org_id, filters.email) if filters.email \
+        else None
+    rows, nxt = paginate(ctx.db, filters.apply(ctx.db.select(Lead), index), Lead, cursor, limit)
     return {"data": rows, "next_cursor": nxt}
 
 
@@ -123,8 +126,10 @@ def _export_rows(ctx: Context, filters: LeadFilters) -> Iterator[str]:
     writer.writerow(CSV_COLUMNS)
     cursor: str | None = None
     with ctx.tenant_session() as db:
+        index = service.email_index(db.session, ctx.org_id, filters.email) if filters.email \
+            else None
         while True:
-            rows, cursor = paginate(db, filters.apply(db.select(Lead)), Lead, cursor,
+            rows, cursor = paginate(db, filters.apply(db.select(Lead), index), Lead, cursor,
                                     EXPORT_BATCH)
             for lead in rows:
                 utm = lead.utm or {}

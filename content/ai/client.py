@@ -42,6 +42,7 @@ from content.ai.errors import (
 )
 from content.ai.usage import ensure_budget, estimate_tokens, org_ai_settings, prompt_text, record
 from kernel.metadata.enums import GenerationStatus
+from kernel.pii import screen
 from kernel.settings import Settings
 
 T = TypeVar("T", bound=BaseModel)
@@ -93,6 +94,15 @@ class CallContext:
             override = org_ai_settings(session, self.org_id).get("model")
         return str(override) if override else self.settings.openai_model
 
+    def pii_policy(self) -> str:
+        """The organization's ``settings.pii_policy``, else ``LODESTONE_PII_POLICY``."""
+        from kernel.metadata.models import Organization
+        from kernel.pii import org_policy
+
+        with self.sessions() as session:
+            org = session.get(Organization, self.org_id)
+            return org_policy(org.settings if org else None, self.settings.pii_policy)
+
     def client(self) -> openai.OpenAI:
         if self._client is None:
             self._client = openai.OpenAI(
@@ -133,7 +143,9 @@ def ask(ctx: CallContext, step: str, messages: list[dict[str, Any]], schema: typ
     settings = ctx.settings
     name = schema.__name__
     json_schema = schema.model_json_schema()
-    conversation = list(messages)
+    policy = ctx.pii_policy()  # personal data never reaches the model (kernel.pii)
+    conversation = [{**m, "content": screen(m["content"], policy, "ai_prompt")}
+                    if isinstance(m.get("content"), str) else m for m in messages]
     last_error = ""
     attempts = settings.ai_validation_retries + 1
     key = (settings.openai_base_url, model)

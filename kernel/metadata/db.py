@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -17,6 +17,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+if TYPE_CHECKING:
+    from kernel.settings import Settings
 
 #: Environment variable the Alembic CLI (``alembic -c kernel/metadata/alembic.ini``) reads.
 URL_ENV = "LODESTONE_METADATA_URL"
@@ -73,15 +76,22 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+def make_session_factory(engine: Engine, settings: Settings | None = None) -> sessionmaker[Session]:
     """Session factory bound to ``engine``.
 
     ``expire_on_commit=False``: objects stay readable after commit, so a route can commit
-    and then serialize what it wrote without another round trip.
+    and then serialize what it wrote without another round trip. ``settings`` gives the
+    master key that opens the personal data (kernel.crypto); without it the process-wide
+    settings' one is used.
     """
     from kernel.metadata import revisions  # noqa: F401  (registers the config-revision bump)
 
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    info = {}
+    if settings is not None:
+        from kernel.crypto import keyring_for_settings
+
+        info["keyring"] = keyring_for_settings(settings)
+    return sessionmaker(bind=engine, expire_on_commit=False, info=info)
 
 
 def alembic_config() -> Config:

@@ -38,6 +38,9 @@ PREFIXES: dict[str, str] = {
     "magnet_documents": "mdoc",
     "privacy_requests": "prq",
     "retention_policies": "ret",
+    "consent_purposes": "purp",
+    "consent_texts": "ctxt",
+    "consent_records": "cons",
 }
 
 #: Column length of every id column (longest prefix + "_" + 32 hex digits, with room).

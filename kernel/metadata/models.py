@@ -35,6 +35,7 @@ from kernel.metadata.enums import (
     MagnetType,
     Role,
 )
+from kernel.metadata.sealed import Sealed, register
 from kernel.metadata.tokens import new_site_key, new_webhook_secret
 from kernel.metadata.types import JSONType, UTCDateTime, utcnow
 
@@ -252,20 +253,27 @@ class Experiment(OrgScoped, Timestamps, Base):
 
 
 class Lead(OrgScoped, CreatedAt, Base):
-    """An opt-in: one per (organization, magnet, email)."""
+    """An opt-in: one per (organization, magnet, email).
+
+    The email, name and free-form fields are personal data: only their ciphertexts are
+    stored (``*_ct``, kernel.metadata.sealed); ``email_index`` is the keyed blind index that
+    uniqueness and lookups by email use.
+    """
 
     __tablename__ = "leads"
     __table_args__ = (
-        sa.UniqueConstraint("org_id", "magnet_id", "email"),
+        sa.UniqueConstraint("org_id", "magnet_id", "email_index"),
         sa.Index("ix_leads_org_id_created_at", "org_id", "created_at"),
+        sa.Index("ix_leads_org_id_email_index", "org_id", "email_index"),
     )
 
     id: Mapped[str] = id_column("leads")
     magnet_id: Mapped[str] = id_ref("lead_magnets")
     variant: Mapped[str | None] = mapped_column(sa.String(32))
-    email: Mapped[str] = mapped_column(sa.String(320))
-    name: Mapped[str | None] = mapped_column(sa.String(200))
-    fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    email_ct: Mapped[bytes] = mapped_column(sa.LargeBinary())
+    email_index: Mapped[str] = mapped_column(sa.String(64))
+    name_ct: Mapped[bytes | None] = mapped_column(sa.LargeBinary())
+    fields_ct: Mapped[bytes | None] = mapped_column(sa.LargeBinary())
     visitor_id: Mapped[str | None] = mapped_column(sa.String(64))
     consent: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -277,9 +285,9 @@ class Lead(OrgScoped, CreatedAt, Base):
     #: and ``PUT /v1/leads/{id}/tags``; campaigns can be sent to leads with a tag.
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
 
-    @validates("email")
-    def _email(self, _key: str, value: str) -> str:
-        return _normalize_email(value)
+    email = Sealed("email_ct", index="email_index", normalize=_normalize_email)
+    name = Sealed("name_ct")
+    fields = Sealed("fields_ct", json_value=True, empty=dict)
 
 
 class AIGeneration(OrgScoped, CreatedAt, Base):
@@ -464,8 +472,11 @@ class OutboxEvent(OrgScoped, CreatedAt, Base):
 
     id: Mapped[str] = id_column("outbox_events")
     event_type: Mapped[str] = mapped_column(sa.String(100))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    #: The event's data (it can name a lead): encrypted, read through ``payload``.
+    payload_ct: Mapped[bytes | None] = mapped_column(sa.LargeBinary())
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    payload = Sealed("payload_ct", json_value=True, empty=dict)
 
 
 class WebhookDelivery(OrgScoped, CreatedAt, Base):
@@ -533,11 +544,12 @@ class MailMessage(OrgScoped, CreatedAt, Base):
     id: Mapped[str] = id_column("mail_messages")
     lead_id: Mapped[str | None] = id_ref("leads", nullable=True, ondelete="SET NULL")
     kind: Mapped[str] = mapped_column(sa.String(32))  # confirm | deliver | campaign
-    to_addr: Mapped[str] = mapped_column(sa.String(320))
-    to_name: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    #: Recipient and bodies are personal data: stored encrypted (kernel.metadata.sealed).
+    to_addr_ct: Mapped[bytes] = mapped_column(sa.LargeBinary())
+    to_name_ct: Mapped[bytes | None] = mapped_column(sa.LargeBinary())
     subject: Mapped[str] = mapped_column(sa.String(300))
-    text_body: Mapped[str] = mapped_column(sa.Text())
-    html_body: Mapped[str] = mapped_column(sa.Text())
+    text_body_ct: Mapped[bytes] = mapped_column(sa.LargeBinary())
+    html_body_ct: Mapped[bytes] = mapped_column(sa.LargeBinary())
     unsubscribe_url: Mapped[str] = mapped_column(sa.String(2048), default="", server_default="")
     message_id: Mapped[str] = mapped_column(sa.String(200))
     status: Mapped[str] = mapped_column(sa.String(16), default="pending",
@@ -546,6 +558,11 @@ class MailMessage(OrgScoped, CreatedAt, Base):
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(sa.Text())
+
+    to_addr = Sealed("to_addr_ct")
+    to_name = Sealed("to_name_ct")
+    text_body = Sealed("text_body_ct")
+    html_body = Sealed("html_body_ct")
 
 
 class MailSuppression(OrgScoped, CreatedAt, Base):
@@ -702,6 +719,18 @@ class MagnetDocument(OrgScoped, CreatedAt, Base):
     job_id: Mapped[str | None] = id_ref("jobs", nullable=True, ondelete="SET NULL")
     created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
 
+
+for _sealed_model in (Lead, OutboxEvent, MailMessage):
+    register(_sealed_model)
+
+from kernel.metadata.privacy import (  # noqa: E402  (they use Base and the tables above)
+    ConsentPurpose,
+    ConsentRecord,
+    ConsentText,
+    OrgDataKey,
+)
+
+__all_privacy__ = (ConsentPurpose, ConsentRecord, ConsentText, OrgDataKey)
 
 # Data-subject requests and retention policies live in their own module (registered here so
 # Alembic and the model/migration comparison see them).

@@ -30,11 +30,13 @@ from kernel.metadata.models import (
     Site,
     User,
 )
+from kernel.metadata.privacy import ConsentPurpose, ConsentText
 from kernel.metadata.signals import CommitSignal
 
 #: Rows the collector's registry and the landing pages' snapshots
-#: (``publishing.page_cache``) are built from.
-WATCHED = (Site, ApiKey, Experiment, User, LeadMagnet, MagnetVariant, Artifact)
+#: (``publishing.page_cache``: the opt-in form's consent purposes too) are built from.
+WATCHED = (Site, ApiKey, Experiment, User, LeadMagnet, MagnetVariant, Artifact, ConsentPurpose,
+           ConsentText)
 #: Fired after a commit that changed a watched row in this process.
 CHANGED = CommitSignal("config revisions")
 

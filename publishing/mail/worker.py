@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.metadata.models import MailMessage
 from kernel.metadata.types import utcnow
+from publishing.campaigns import consent_withdrawn
 from publishing.mail.outbox import QUEUED, suppress, suppression
 from publishing.mail.sender import (
     DkimSigner,
@@ -127,7 +128,8 @@ def _send_claimed(sessions: sessionmaker[Session], claimed: list[str], transport
                 out.append("gone")
                 continue
             # checked per mail: an unsubscribe arriving mid-batch is honoured at once
-            reason = suppression(session, mail.org_id, mail.to_addr)
+            reason = suppression(session, mail.org_id, mail.to_addr) \
+                or consent_withdrawn(session, mail)
             out.append(_deliver(session, mail, transport, sender, now, max_attempts, reason,
                                 signer))
             session.commit()

@@ -56,10 +56,10 @@ def test_lifecycle_through_the_api(client: TestClient, world: World) -> None:
 
     state = client.app.state.lodestone  # type: ignore[attr-defined]
     with state.sessions() as s:
-        events = [(t, p) for t, p in s.execute(
-            sa.select(OutboxEvent.event_type, OutboxEvent.payload)
+        events = [(e.event_type, e.payload) for e in s.scalars(
+            sa.select(OutboxEvent)
             .where(OutboxEvent.org_id == a.id).order_by(OutboxEvent.created_at))
-            if t.startswith("experiment.")]
+            if e.event_type.startswith("experiment.")]
     assert [t for t, _ in events] == ["experiment.started", "experiment.promoted",
                                       "experiment.promoted", "experiment.rolled_back"]
     assert events[1][1]["winner"] == "B" and events[2][1]["override"] is True

@@ -92,7 +92,7 @@ def test_tenant_session_filters_every_orm_statement(module_client: TestClient,
         joined = session.scalars(sa.select(MagnetVariant).join(LeadMagnet)).all()
         assert {v.org_id for v in joined} == {a.id}
         # Bulk updates touch only A's rows.
-        session.execute(sa.update(Lead).values(name="touched"))
+        session.execute(sa.update(Lead).values(variant="touched"))
         session.flush()
         session.rollback()
         # Writing a row of B is refused at flush.
@@ -104,7 +104,7 @@ def test_tenant_session_filters_every_orm_statement(module_client: TestClient,
             assert exc.row_org_id == b.id
         session.rollback()
     with state.sessions() as session:  # B's leads were never renamed
-        names = session.scalars(sa.select(Lead.name).where(Lead.org_id == b.id)).all()
+        names = session.scalars(sa.select(Lead.variant).where(Lead.org_id == b.id)).all()
         assert "touched" not in names
 
 

@@ -19,8 +19,8 @@ def _document(type_: str, topic: str) -> dict[str, object]:
 def _events(client: TestClient, org_id: str, magnet_id: str) -> list[str]:
     state = client.app.state.lodestone  # type: ignore[attr-defined]
     with state.sessions() as s:
-        rows = s.execute(sa.select(OutboxEvent.event_type, OutboxEvent.payload).where(
-            OutboxEvent.org_id == org_id).order_by(OutboxEvent.created_at)).all()
+        rows = [(e.event_type, e.payload) for e in s.scalars(sa.select(OutboxEvent).where(
+            OutboxEvent.org_id == org_id).order_by(OutboxEvent.created_at))]
     return [t for t, payload in rows if payload["magnet"]["id"] == magnet_id]
 
 

@@ -27,6 +27,8 @@ from kernel.metadata.models import (
     ApiKey,
     Artifact,
     Build,
+    ConsentPurpose,
+    ConsentText,
     Experiment,
     Job,
     KnowledgeDocument,
@@ -153,6 +155,11 @@ def make_org(state: State, name: str, *, password_for_owner: bool = True) -> Org
         knowledge = KnowledgeDocument(org_id=org.id, title="Facts", media_type="text/markdown",
                                       sha256=secrets.token_hex(32), size_bytes=10)
         s.add(knowledge)
+        purpose = ConsentPurpose(org_id=org.id, key=f"only_{secrets.token_hex(3)}", name="P")
+        s.add(purpose)
+        s.flush()
+        s.add(ConsentText(org_id=org.id, purpose_id=purpose.id, version=1, text="Mail me.",
+                          sha256="0" * 64))
         s.flush()
         entry = record(s, org_id=org.id, actor=Actor(org.users["owner"], "user"),  # type: ignore[arg-type]
                        action="seed.created", resource_type="organization", resource_id=org.id)
@@ -164,6 +171,7 @@ def make_org(state: State, name: str, *, password_for_owner: bool = True) -> Org
             "delivery_id": delivery.id, "entry_id": entry.id, "spend_id": spend.id,
             "job_id": job.id, "knowledge_id": knowledge.id, "build_id": build.id, "artifact_id": build.artifacts[0].id,
             "request_id": privacy_request.id,
+            "purpose_key": purpose.key,
         }
         s.commit()
     return org
@@ -185,6 +193,6 @@ def org_snapshot(state: State, org_id: str) -> dict[str, Any]:
             col = table.c.id if name == "organizations" else table.c.get("org_id")
             if col is None:
                 continue
-            rows = s.execute(sa.select(table).where(col == org_id).order_by(table.c.id)).all()
+            rows = s.execute(sa.select(table).where(col == org_id).order_by(*table.primary_key.columns)).all()
             out[name] = [tuple(str(v) for v in r) for r in rows]
     return out

@@ -57,6 +57,9 @@ from kernel.metadata.models import (
     Artifact,
     BrandKitRecord,
     Build,
+    ConsentPurpose,
+    ConsentRecord,
+    ConsentText,
     Job,
     MagnetDocument,
     MailCampaign,
@@ -190,6 +193,7 @@ def test_every_tenant_table_has_an_index_led_by_org_id(metadata_engine: Engine) 
         ), table
         leading = [ix["column_names"][0] for ix in inspector.get_indexes(table)]
         leading += [uq["column_names"][0] for uq in inspector.get_unique_constraints(table)]
+        leading += inspector.get_pk_constraint(table)["constrained_columns"][:1]
         assert "org_id" in leading, f"{table}: no index starts with org_id"
 
 
@@ -293,12 +297,18 @@ def _populate(session: Session) -> dict[str, str]:
         MailCampaign(org_id=org.id, magnet_id=magnet.id, name="Launch", subject="New",
                      scheduled_at=dt.datetime(2024, 5, 1, tzinfo=dt.UTC)),
         BrandKitRecord(org_id=org.id, kit={"name": "Acme"}),
+        ConsentPurpose(id="purp_1", org_id=org.id, key="marketing_email", name="Marketing"),
     ]
     session.add_all(rows)
     session.flush()
     job = Job(org_id=org.id, kind="build", magnet_id=magnet.id)
     session.add(job)
+    session.add(ConsentText(org_id=org.id, purpose_id="purp_1", version=1, text="Mail me",
+                            sha256="2" * 64))
     session.flush()
+    lead = session.scalars(sa.select(Lead)).one()
+    session.add(ConsentRecord(org_id=org.id, lead_id=lead.id, purpose="marketing_email",
+                              text_version=1, granted=True, source="form", proof="2" * 64))
     build = Build(org_id=org.id, magnet_id=magnet.id, job_id=job.id, document_version=1)
     build.artifacts.append(Artifact(org_id=org.id, magnet_id=magnet.id, name="a.pdf",
                                     media_type="application/pdf", size_bytes=3, sha256="1" * 64))

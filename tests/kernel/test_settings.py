@@ -36,6 +36,15 @@ def test_placeholder_secret_refused_outside_development(monkeypatch: pytest.Monk
     with pytest.raises(SettingsError, match="too weak"):
         load_settings()
     monkeypatch.setenv("LODESTONE_SECRET_KEY", "q0Jd3mPyZ_5uTAv8xK2sLw9eRb4nHc7fGk1iVo6ZtYa")
+    with pytest.raises(SettingsError, match="LODESTONE_MASTER_KEY is empty"):
+        load_settings()  # production: no master key generated beside the data
+    monkeypatch.setenv("LODESTONE_MASTER_KEY", "change-me")
+    with pytest.raises(SettingsError, match="LODESTONE_MASTER_KEY is empty or a placeholder"):
+        load_settings()
+    monkeypatch.setenv("LODESTONE_MASTER_KEY", "c2hvcnQ=")
+    with pytest.raises(SettingsError, match="32 random bytes"):
+        load_settings()
+    monkeypatch.setenv("LODESTONE_MASTER_KEY", "uCtCtRvhzyQPpCF9Ml4Qyq6WCQarHh/0FdZf6L156/I=")
     assert load_settings().env.value == "production"
     monkeypatch.setenv("LODESTONE_ENV", "development")
     monkeypatch.delenv("LODESTONE_SECRET_KEY")

@@ -3,6 +3,7 @@ secrets, and no session at all for a user without a password."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 import stat
 import time
@@ -43,7 +44,9 @@ def test_production_refuses_weak_secrets(tmp_path: Path, weak: str) -> None:
 
 @pytest.mark.parametrize("strong", [secrets.token_urlsafe(32), secrets.token_hex(32)])
 def test_production_accepts_random_secrets(tmp_path: Path, strong: str) -> None:
-    assert load_settings(data_dir=tmp_path, env="production", secret_key=strong).secret_key
+    master = base64.b64encode(secrets.token_bytes(32)).decode()
+    assert load_settings(data_dir=tmp_path, env="production", secret_key=strong,
+                         master_key=master).secret_key
 
 
 def test_the_old_constant_forges_nothing_in_development(tmp_path: Path,

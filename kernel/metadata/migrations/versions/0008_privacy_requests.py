@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = 'privacy_requests'
-down_revision: str | Sequence[str] | None = 'builds'
+down_revision: str | Sequence[str] | None = 'privacy_keys'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

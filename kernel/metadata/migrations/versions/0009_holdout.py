@@ -19,7 +19,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "holdout"
-down_revision: str | Sequence[str] | None = "builds"
+down_revision: str | Sequence[str] | None = "privacy_requests"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

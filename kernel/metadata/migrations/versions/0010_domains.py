@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = 'domains'
-down_revision: str | Sequence[str] | None = 'builds'
+down_revision: str | Sequence[str] | None = 'holdout'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
