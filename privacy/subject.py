@@ -114,17 +114,19 @@ def resolve(session: Session, org_id: str, ident: dict[str, str]) -> Subject:
         before = (len(emails), len(visitors), len(leads))
         for email in sorted(emails):
             leads.update(find_lead_ids_by_email(session, org_id, email))
+        # Whole rows: a lead's email is stored encrypted (kernel.metadata.sealed) and only
+        # an ORM object decrypts it.
         if visitors:
-            for row in session.execute(sa.select(Lead.id, Lead.email).where(
+            for lead in session.scalars(sa.select(Lead).where(
                     Lead.org_id == org_id, Lead.visitor_id.in_(sorted(visitors)))):
-                leads.add(row.id)
-                emails.add(normalize_email(row.email))
+                leads.add(lead.id)
+                emails.add(normalize_email(lead.email))
         if leads:
-            for mail, visitor in session.execute(sa.select(Lead.email, Lead.visitor_id).where(
+            for lead in session.scalars(sa.select(Lead).where(
                     Lead.org_id == org_id, Lead.id.in_(sorted(leads)))):
-                emails.add(normalize_email(mail))
-                if visitor:
-                    visitors.add(visitor)
+                emails.add(normalize_email(lead.email))
+                if lead.visitor_id:
+                    visitors.add(lead.visitor_id)
         if (len(emails), len(visitors), len(leads)) == before:
             break
     if len(emails) > 1:

@@ -13,6 +13,7 @@ stays in the file (the byte scan checks it).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,21 +59,38 @@ def _mentioning(session: Session, table: sa.Table, subject: Subject) -> list[sa.
 
 
 def _outbox_ids(session: Session, subject: Subject) -> list[str]:
-    """Webhook events about the person: naming one of their leads or mentioning them."""
+    """Webhook events about the person: naming one of their leads or mentioning them.
+
+    Payloads are stored encrypted (kernel.metadata.sealed), so SQL cannot search them: the
+    organization's events are decrypted and searched here."""
+    needles = [*subject.lead_ids, *subject.needles]
+    rx = pattern(needles)
+    if rx is None:
+        return []
     ids = {r.id for r in _mentioning(session, Base.metadata.tables["outbox_events"], subject)}
-    for lead_id in subject.lead_ids:
-        ids |= set(session.scalars(sa.select(OutboxEvent.id).where(
-            OutboxEvent.org_id == subject.org_id,
-            sa.cast(OutboxEvent.payload, sa.Text).contains(lead_id, autoescape=True))))
+    for ev in session.scalars(sa.select(OutboxEvent).where(OutboxEvent.org_id == subject.org_id)):
+        if rx.search(json.dumps(ev.payload, default=str)):
+            ids.add(ev.id)
     return sorted(ids)
 
 
-def _mail_filter(subject: Subject) -> sa.ColumnElement[bool]:
-    conds: list[sa.ColumnElement[bool]] = (
-        [MailMessage.lead_id.in_(subject.lead_ids)] if subject.lead_ids else [])
+def _mail_ids(session: Session, subject: Subject) -> list[str]:
+    """Mails to the person: sent about one of their leads or to their (encrypted) address."""
+    ids: set[str] = set()
+    if subject.lead_ids:
+        ids |= set(session.scalars(sa.select(MailMessage.id).where(
+            MailMessage.org_id == subject.org_id, MailMessage.lead_id.in_(subject.lead_ids))))
     if subject.email:
-        conds.append(sa.func.lower(MailMessage.to_addr) == subject.email)
-    return sa.and_(MailMessage.org_id == subject.org_id, sa.or_(*conds) if conds else sa.false())
+        for m in session.scalars(sa.select(MailMessage).where(
+                MailMessage.org_id == subject.org_id)):
+            if (m.to_addr or "").strip().lower() == subject.email:
+                ids.add(m.id)
+    return sorted(ids)
+
+
+def _mail_filter(session: Session, subject: Subject) -> sa.ColumnElement[bool]:
+    return sa.and_(MailMessage.org_id == subject.org_id,
+                   MailMessage.id.in_(_mail_ids(session, subject)))
 
 
 def find(session: Session, subject: Subject) -> dict[str, list[dict[str, Any]]]:
@@ -80,7 +98,7 @@ def find(session: Session, subject: Subject) -> dict[str, list[dict[str, Any]]]:
     org = subject.org_id
     leads = session.scalars(sa.select(Lead).where(Lead.org_id == org,
                                                   Lead.id.in_(subject.lead_ids))).all()
-    mails = session.scalars(sa.select(MailMessage).where(_mail_filter(subject))).all()
+    mails = session.scalars(sa.select(MailMessage).where(_mail_filter(session, subject))).all()
     outbox = _outbox_ids(session, subject)
     events = session.scalars(sa.select(OutboxEvent).where(OutboxEvent.org_id == org,
                                                           OutboxEvent.id.in_(outbox))).all()
@@ -89,7 +107,8 @@ def find(session: Session, subject: Subject) -> dict[str, list[dict[str, Any]]]:
             WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .where(WebhookDelivery.org_id == org, WebhookDelivery.outbox_event_id.in_(outbox))).all()
     out: dict[str, list[dict[str, Any]]] = {
-        "leads": [_row(lead) for lead in leads],
+        "leads": [{**_row(lead), "email": lead.email, "name": lead.name, "fields": lead.fields}
+                  for lead in leads],
         "mail_messages": [_row(m, ("id", "lead_id", "kind", "to_addr", "to_name", "subject",
                                    "text_body", "status", "created_at", "sent_at")) for m in mails],
         "webhook_events": [_row(e, ("id", "event_type", "payload", "created_at")) for e in events],
@@ -120,7 +139,7 @@ def erase(session: Session, subject: Subject) -> int:
         WebhookDelivery.org_id == org, WebhookDelivery.outbox_event_id.in_(outbox)))
     n += _delete(session, sa.delete(OutboxEvent).where(OutboxEvent.org_id == org,
                                                        OutboxEvent.id.in_(outbox)))
-    n += _delete(session, sa.delete(MailMessage).where(_mail_filter(subject)))
+    n += _delete(session, sa.delete(MailMessage).where(_mail_filter(session, subject)))
     if subject.email:
         n += _delete(session, sa.delete(MailSuppression).where(
             MailSuppression.org_id == org, MailSuppression.email == subject.email))
@@ -153,7 +172,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def _row(obj: Any, names: tuple[str, ...] | None = None) -> dict[str, Any]:
-    names = names or tuple(c.name for c in obj.__table__.columns)
+    """Named attributes, or every column except ciphertexts and blind indexes (their
+    plain values are attributes of the object: kernel.metadata.sealed)."""
+    names = names or tuple(c.name for c in obj.__table__.columns
+                           if not c.name.endswith("_ct") and not c.name.endswith("_index"))
     return {n: _jsonable(getattr(obj, n)) for n in names}
 
 

@@ -28,7 +28,8 @@ def test_scan_export_erase_scan(settings: Settings, tmp_path: Path) -> None:
     who = ["--email", person.EMAIL, "--visitor-id", person.VISITOR]
     found = _cli(settings, "scan", *who)
     assert found.returncode == 1, found.stderr
-    assert "lake/events/" in found.stdout and "metadata:leads.email" in found.stdout
+    assert "lake/events/" in found.stdout and "metadata:leads.visitor_id" in found.stdout
+    assert "metadata:leads.email" not in found.stdout  # stored encrypted (kernel.crypto)
     assert person.EMAIL not in found.stdout  # where, never what
     out = tmp_path / "alice.zip"
     exported = _cli(settings, "export", "--email", person.EMAIL, "--out", str(out))

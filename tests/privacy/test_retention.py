@@ -79,7 +79,7 @@ def test_retention_job_on_a_year_of_data(settings: Settings) -> None:
     assert len(wh.events.files()) == files_before  # every file still holds the keeper's rows
     wh.close()
     with sessions() as s:
-        emails = sorted(s.scalars(sa.select(Lead.email).where(Lead.org_id == org_id)))
+        emails = sorted(lead.email for lead in s.scalars(sa.select(Lead).where(Lead.org_id == org_id)))
         assert emails == ["l1@example.com", "l2@example.com"]
         assert s.scalar(sa.select(sa.func.count()).select_from(PrivacyRequest)) == 1
         policy = s.scalars(sa.select(RetentionPolicy).where(RetentionPolicy.org_id == org_id)).one()

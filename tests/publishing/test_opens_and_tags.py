@@ -78,11 +78,11 @@ def test_campaign_to_a_tag_reaches_only_tagged_leads(env: Env) -> None:
     campaign_id = r.json()["id"]
     queue_due_campaigns(env.sessions, env.settings)
     with env.sessions() as s:
-        sent = sorted(s.scalars(sa.select(MailMessage.to_addr).where(
-            MailMessage.org_id == m.org_id, MailMessage.kind == "campaign")))
-        html = s.scalar(sa.select(MailMessage.html_body).where(
-            MailMessage.org_id == m.org_id, MailMessage.to_addr == "t0@example.com",
-            MailMessage.kind == "campaign"))
+        # recipients and bodies are stored encrypted: read the rows, not the columns
+        mails = s.scalars(sa.select(MailMessage).where(
+            MailMessage.org_id == m.org_id, MailMessage.kind.startswith("campaign"))).all()
+        sent = sorted(mail.to_addr for mail in mails)
+        html = next(mail.html_body for mail in mails if mail.to_addr == "t0@example.com")
     assert sent == ["t0@example.com", "t1@example.com"]
     pixel = path_of(_pixel(html or ""))
     assert env.client.get(pixel).status_code == 200
