@@ -66,6 +66,7 @@ from kernel.metadata.models import (
     MailMessage,
     MailSuppression,
 )
+from kernel.metadata.privacy_models import PrivacyRequest, RetentionPolicy
 from tests.metadata_db import postgres_schema_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -313,7 +314,10 @@ def _populate(session: Session) -> dict[str, str]:
     build.artifacts.append(Artifact(org_id=org.id, magnet_id=magnet.id, name="a.pdf",
                                     media_type="application/pdf", size_bytes=3, sha256="1" * 64))
     session.add_all([build, MagnetDocument(org_id=org.id, magnet_id=magnet.id, version=1,
-                                           document={"title": "SEO"}, job_id=job.id)])
+                                           document={"title": "SEO"}, job_id=job.id),
+                     PrivacyRequest(org_id=org.id, kind="erase", subject={},
+                                    subject_hash="0" * 64, requested_by="system", job_id=job.id),
+                     RetentionPolicy(org_id=org.id, raw_events_days=90)])
     session.commit()
     return {"org": org.id, "user": user.id, "magnet": magnet.id, "experiment": experiment.id}
 
