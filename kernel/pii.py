@@ -26,7 +26,17 @@ POLICIES = ("redact", "refuse", "off")
 FINDINGS = Counter("lodestone_pii_findings_total",
                    "Personal data found in free text (never the values).", ["kind", "source"])
 
-_MAYBE = re.compile(r"[@\d:]")
+_NO_DIGITS = {ord(c): None for c in "0123456789"}
+
+
+def _maybe(text: str) -> bool:
+    """Whether ``text`` could hold a finding (a superset, in C-speed string operations):
+    an "@" (emails), six or more digits (phones, cards, national ids, IPv4: :func:`find`
+    needs as many), or two colons (IPv6). Most props and answers fail it."""
+    return ("@" in text or len(text) - len(text.translate(_NO_DIGITS)) >= 6
+            or text.count(":") >= 2)
+
+
 _DIGIT = re.compile(r"\d")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _CARD = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
@@ -69,7 +79,7 @@ def _nir_ok(m: re.Match[str]) -> bool:
 
 def find(text: str, region: str = "US") -> list[Finding]:
     """Non-overlapping findings in ``text``, in order."""
-    if _MAYBE.search(text) is None:  # most props: no "@", no digit, no ":"
+    if not _maybe(text):  # most text: nothing that could be personal data
         return []
     out: list[Finding] = []
     if "@" in text:
@@ -139,13 +149,25 @@ def screen(text: str, policy: str, source: str, region: str = "US") -> str:
 
 
 def screen_value(value: Any, policy: str, source: str) -> Any:
-    """:func:`screen` over every string in a JSON value (dict keys stay as they are)."""
+    """:func:`screen` over every string in a JSON value (dict keys stay as they are); the
+    value itself when nothing in it was redacted (no copy on the common path)."""
+    if policy == "off":
+        return value
     if isinstance(value, str):
-        return screen(value, policy, source)
+        return screen(value, policy, source) if _maybe(value) else value
     if isinstance(value, dict):
-        return {k: screen_value(v, policy, source) for k, v in value.items()}
+        out = None
+        for k, v in value.items():
+            if isinstance(v, (int, float, bool)) or v is None:
+                continue
+            new = screen_value(v, policy, source)
+            if new is not v:
+                out = out if out is not None else dict(value)
+                out[k] = new
+        return value if out is None else out
     if isinstance(value, list):
-        return [screen_value(v, policy, source) for v in value]
+        items = [screen_value(v, policy, source) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
 
 
