@@ -51,7 +51,8 @@ if approval["approved_by"]:
     st.markdown(f"Approved by **{approval['approved_by']}** on {approval['approved_at'][:10]}"
                 + (f": “{approval['note']}”" if approval["note"] else ""))
 else:
-    st.markdown("Not approved yet (an owner or admin approves it once it is in review).")
+    st.markdown("No approval recorded (an owner or admin approves a magnet in review; "
+                "magnets seeded or published before the review gate have none).")
 pub = get(v, f"/v1/magnets/{chosen}/publishing")
 st.markdown(f"Landing page: [{pub['landing_url']}]({pub['landing_url']}) · "
             + ("**live**" if pub["live"] else "not live until published"))
