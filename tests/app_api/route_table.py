@@ -99,6 +99,7 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("GET", "/v1/leads/export"): (DATA_EXPORT, None),
     ("GET", "/v1/leads/{lead_id}"): (DATA_EXPORT, None),
     ("DELETE", "/v1/leads/{lead_id}"): (TEAM_MANAGE, None),
+    ("PUT", "/v1/leads/{lead_id}/tags"): (TEAM_MANAGE, {"tags": ["vip"]}),
     ("GET", "/v1/consent/purposes"): (LEAD_MAGNETS_READ, None),
     ("POST", "/v1/consent/purposes"): (TEAM_MANAGE, {"key": "p_{rand}", "name": "P",
                                                      "text": "Mail me about p."}),

@@ -3,6 +3,8 @@ webhook outbox and delivery outcomes, the job queue, asset freshness; the token 
 
 from __future__ import annotations
 
+import base64
+
 import datetime as dt
 import re
 import time
@@ -110,6 +112,7 @@ def test_production_refuses_unprotected_metrics_on_a_public_address(
     monkeypatch.setenv("LODESTONE_ENV", Environment.production.value)
     monkeypatch.setenv("LODESTONE_SECRET_KEY", "Zq8v-Lr3_Xw9Tn2Bk7Yp4Hs6Mc1Jd5Gf0Ua8Re3Wi7Qo2")
     monkeypatch.setenv("LODESTONE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LODESTONE_MASTER_KEY", base64.b64encode(b"k" * 32).decode())
     from kernel.settings import get_settings
 
     get_settings.cache_clear()
