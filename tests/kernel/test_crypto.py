@@ -169,9 +169,9 @@ def test_migration_encrypts_existing_rows_and_drops_plain_text(tmp_path: Path,
         c.execute(sa.text("INSERT INTO leads (id, org_id, magnet_id, email, name, fields, utm, "
                           "consent, consents) VALUES ('lead_1', 'org_1', 'mag_1', "
                           "'old@example.com', 'Old Timer', '{\"a\": 1}', '{}', 0, '[]')"))
-    settings = make_settings(tmp_path / "data")
     for key in [k for k in os.environ if k.startswith("LODESTONE_")]:
-        monkeypatch.delenv(key)
+        monkeypatch.delenv(key)  # (another test module's session fixture may have set them)
+    settings = make_settings(tmp_path / "data")
     monkeypatch.setenv("LODESTONE_ENV", "test")
     monkeypatch.setenv("LODESTONE_SECRET_KEY", settings.secret_key)
     monkeypatch.setenv("LODESTONE_DATA_DIR", str(settings.data_path))

@@ -30,7 +30,8 @@ def test_ids_are_prefixed_uuid4_hex() -> None:
 
 
 def test_every_table_has_a_unique_prefix_that_fits() -> None:
-    assert set(PREFIXES) == set(Base.metadata.tables)
+    # every table with its own id column (org_data_keys is keyed by its organization)
+    assert set(PREFIXES) == {n for n, t in Base.metadata.tables.items() if "id" in t.c}
     assert len(set(PREFIXES.values())) == len(PREFIXES)
     assert all(len(new_id(p)) <= ID_LENGTH for p in PREFIXES.values())
 

@@ -67,13 +67,12 @@ def test_json_is_jsonb_on_postgresql(postgres_metadata_url: str) -> None:
     try:
         migrate(engine)
         with make_session_factory(engine)() as session:
-            org = _org(session)
-            session.add(OutboxEvent(org_id=org.id, event_type="e", payload={"a": {"b": 1}}))
+            org = _org(session)  # (webhook payloads are stored encrypted: a plain JSON column)
+            org.settings = {"a": {"b": 1}}
             session.commit()
             kind, value = session.execute(
-                sa.text(
-                    "SELECT pg_typeof(payload)::text, payload -> 'a' ->> 'b' FROM outbox_events"
-                )
+                sa.text("SELECT pg_typeof(settings)::text, settings -> 'a' ->> 'b' "
+                        "FROM organizations WHERE id = :id"), {"id": org.id}
             ).one()
         assert (kind, value) == ("jsonb", "1")
     finally:

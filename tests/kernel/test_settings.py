@@ -29,6 +29,8 @@ def test_wrong_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
 def test_placeholder_secret_refused_outside_development(monkeypatch: pytest.MonkeyPatch,
                                                         tmp_path: Path) -> None:
     monkeypatch.delenv("LODESTONE_SECRET_KEY", raising=False)
+    monkeypatch.delenv("LODESTONE_MASTER_KEY", raising=False)
+    monkeypatch.delenv("LODESTONE_MASTER_KEYS_OLD", raising=False)
     monkeypatch.setenv("LODESTONE_ENV", "production")
     with pytest.raises(SettingsError, match="LODESTONE_SECRET_KEY"):
         load_settings()
