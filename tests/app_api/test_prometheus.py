@@ -4,7 +4,6 @@ webhook outbox and delivery outcomes, the job queue, asset freshness; the token 
 from __future__ import annotations
 
 import base64
-
 import datetime as dt
 import re
 import time
