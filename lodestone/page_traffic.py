@@ -74,10 +74,15 @@ def max_posts_per_round(optin_per_minute: int, every_s: float) -> int:
 
 def confirm_path(sessions: Any, org_id: str, email: str) -> str:
     """The path of the newest confirm link mailed to ``email`` (from the outbox), or ''."""
-    with sessions() as s:
-        body = s.scalar(sa.select(MailMessage.text_body).where(
-            MailMessage.org_id == org_id, MailMessage.to_addr == email,
-            MailMessage.kind == "confirm").order_by(MailMessage.created_at.desc()).limit(1))
+    from leads.service import find_lead_ids_by_email
+
+    with sessions() as s:  # recipients and bodies are encrypted: find the mail by its lead
+        leads = find_lead_ids_by_email(s, org_id, email)
+        mail = s.scalars(sa.select(MailMessage).where(
+            MailMessage.org_id == org_id, MailMessage.lead_id.in_(leads),
+            MailMessage.kind == "confirm").order_by(MailMessage.created_at.desc()).limit(1)
+        ).first() if leads else None
+        body = mail.text_body if mail is not None else ""
     found = CONFIRM_RE.search(body or "")
     return found.group(1) if found else ""
 
