@@ -7,7 +7,7 @@ import datetime as dt
 
 from standardwebhooks.webhooks import Webhook
 
-from kernel.metadata.models import MailMessage, WebhookEndpoint
+from kernel.metadata.models import WebhookEndpoint
 from kernel.metadata.types import utcnow
 from publishing.mail.outbox import queue_mail
 from publishing.mail.sender import SmtpTransport
@@ -42,14 +42,14 @@ def test_opt_in_webhooks_are_delivered_signed(env: Env) -> None:
 
 
 def test_a_crashed_workers_claim_is_sent_after_the_lease(env: Env) -> None:
+    later = utcnow() + dt.timedelta(days=1)  # past the live worker's reach: it sends "now"
     with env.sessions() as s:
         m = seed(env.sessions, "lease", experiment=False)
         mail = queue_mail(s, m.org_id, kind="campaign", to_addr="lease@example.com",
                           subject="s", text_body="t", html_body="<p>h</p>")
-        s.commit()
-    later = utcnow() + dt.timedelta(days=1)  # past the live worker's reach: it sends "now"
-    with env.sessions() as s:
-        s.get_one(MailMessage, mail.id).next_attempt_at = later
+        # due only tomorrow from the moment it exists: committed as due now, the live worker
+        # could claim and send it before this test moved it (a race seen under load)
+        mail.next_attempt_at = later
         s.commit()
     claimed, _ = _claim(env.sessions, later, 10, 600)  # a worker claims, then dies
     assert mail.id in claimed
