@@ -89,3 +89,44 @@ def test_the_shipper_traces_each_batch_and_its_warehouse_insert(
     assert batch.attributes is not None and batch.attributes["events"] == 7
     assert batch.attributes["spool.segments"] == 1
     assert insert.attributes is not None and insert.attributes["events"] == 7
+
+
+def test_spans_reach_an_otlp_http_collector(tmp_path: Path) -> None:
+    """With LODESTONE_OTEL_ENDPOINT set, spans are POSTed as OTLP/HTTP protobuf to
+    <endpoint>/v1/traces (a real receiver on 127.0.0.1 stands in for the collector)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[tuple[str, str, bytes]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            received.append((self.path, self.headers.get("content-type", ""), body))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        settings = make_settings(tmp_path / "data", otel_endpoint=endpoint)
+        assert tracing.configure_tracing(settings, "lodestone-test")
+        with tracing.tracer().start_as_current_span("shipper.batch-under-test"):
+            pass
+        assert tracing._provider.force_flush(10_000)
+    finally:
+        provider = tracing._provider
+        tracing.install(None)
+        if provider is not None:
+            provider.shutdown()
+        server.shutdown()
+    assert len(received) >= 1
+    path, ctype, body = received[0]
+    assert path == "/v1/traces" and ctype == "application/x-protobuf"
+    assert b"shipper.batch-under-test" in body and b"lodestone-test" in body
