@@ -50,13 +50,9 @@ def ratio_numerator(metric: str) -> str | None:
 #: revenue after exposure. Which events count is the ``belongs`` macro
 #: (warehouse_sql/models/macros/experiments.sql), shared with ``experiment_results``.
 ARMS_SQL = """
-{%- from 'macros/experiments.sql' import belongs %}
+{%- from 'macros/experiments.sql' import exposed_units, metric_events with context %}
 WITH exposed AS (
-    SELECT visitor_id, argMin(variant, ts) AS variant, min(ts) AS exposed_at
-    FROM {{ source('events') }}
-    WHERE org_id = {org:String} AND experiment_id = {exp:String} AND event = 'exposure'
-      AND ts <= {until:DateTime64(3, 'UTC')} AND ts >= {since:DateTime64(3, 'UTC')}
-    GROUP BY visitor_id
+{{ exposed_units() }}
 )
 SELECT x.variant AS variant,
        count() AS users,
@@ -70,11 +66,7 @@ LEFT JOIN (
            sumIf(ev.value, ev.event = 'purchase') AS revenue
     FROM exposed AS e
     INNER JOIN (
-        SELECT visitor_id, event, value, ts
-        FROM {{ source('events') }}
-        WHERE org_id = {org:String} AND event IN ({metric:String}, 'purchase')
-          AND ts <= {until:DateTime64(3, 'UTC')}
-          AND {{ belongs('{exp:String}', '{magnet:String}') }}
+{{ metric_events() }}
     ) AS ev ON ev.visitor_id = e.visitor_id
     WHERE ev.ts >= e.exposed_at
     GROUP BY e.visitor_id
@@ -89,13 +81,9 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 #: Per arm of a ratio metric: units, Σy, Σy², Σx, Σx², Σxy (y the numerator per exposed
 #: visitor, x its sessions ending at or after the exposure).
 RATIO_SQL = """
-{%- from 'macros/experiments.sql' import belongs %}
+{%- from 'macros/experiments.sql' import exposed_units, metric_events with context %}
 WITH exposed AS (
-    SELECT visitor_id, argMin(variant, ts) AS variant, min(ts) AS exposed_at
-    FROM {{ source('events') }}
-    WHERE org_id = {org:String} AND experiment_id = {exp:String} AND event = 'exposure'
-      AND ts <= {until:DateTime64(3, 'UTC')} AND ts >= {since:DateTime64(3, 'UTC')}
-    GROUP BY visitor_id
+{{ exposed_units() }}
 ),
 num AS (
     SELECT e.visitor_id AS visitor_id,
@@ -103,11 +91,7 @@ num AS (
               toFloat64(countIf(ev.event = {metric:String}))) AS y
     FROM exposed AS e
     INNER JOIN (
-        SELECT visitor_id, event, value, ts
-        FROM {{ source('events') }}
-        WHERE org_id = {org:String} AND event IN ({metric:String}, 'purchase')
-          AND ts <= {until:DateTime64(3, 'UTC')}
-          AND {{ belongs('{exp:String}', '{magnet:String}') }}
+{{ metric_events() }}
     ) AS ev ON ev.visitor_id = e.visitor_id
     WHERE ev.ts >= e.exposed_at
     GROUP BY e.visitor_id
