@@ -112,6 +112,18 @@ def database(postgres: bool) -> Iterator[str]:
         yield schema_url
 
 
+
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Wait until ``base``/healthz answers 200; raise if ``proc`` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"the server at {base} did not start")
+        time.sleep(0.1)
+
 def free_port() -> int:
     import socket
 
@@ -158,14 +170,7 @@ def main() -> None:
                                 env=env, cwd=ROOT)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the API server did not start")
-                time.sleep(0.1)
+            wait_healthy(base, proc)
             routes = {
                 "GET /healthz (anchor)": "/healthz",
                 "GET /v1/magnets (50 of 200)": "/v1/magnets",

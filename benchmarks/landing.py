@@ -15,7 +15,6 @@ server time <= 10 ms, HTML + critical CSS <= 14 KB compressed.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gzip
 import os
 import statistics
@@ -31,7 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.api import free_port  # noqa: E402
+from benchmarks.api import free_port, wait_healthy  # noqa: E402
 
 SECRET = "benchmark-secret-0123456789abcdef"
 
@@ -138,14 +137,7 @@ def main() -> None:
         timings: dict[str, list[float]] = {n: [] for n in names}
         server: dict[str, list[float]] = {n: [] for n in names}
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the server did not start")
-                time.sleep(0.1)
+            wait_healthy(base, proc)
             with httpx.Client(base_url=base, headers=ua, timeout=10) as client:
                 page = client.get(path)
                 cookies = dict(page.cookies)

@@ -20,7 +20,6 @@ practices >= 95, LCP <= 2.5 s.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
@@ -28,15 +27,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.api import free_port  # noqa: E402
+from benchmarks.api import free_port, wait_healthy  # noqa: E402
 from benchmarks.landing import seed  # noqa: E402
 
 LIGHTHOUSE = ROOT / "benchmarks" / ".lighthouse" / "node_modules" / "lighthouse" / "cli" / "index.js"
@@ -81,14 +77,7 @@ def main() -> None:
         results: dict[str, list[dict[str, float]]] = {"landing page": [],
                                                       "privacy notice (anchor)": []}
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the server did not start")
-                time.sleep(0.1)
+            wait_healthy(base, proc)
             for _ in range(args.runs):
                 results["landing page"].append(audit(f"{base}{path}"))
                 results["privacy notice (anchor)"].append(audit(f"{base}/p/bench/privacy"))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import os
 import secrets
 import statistics
@@ -32,7 +31,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.api import database, free_port, seed, serve  # noqa: E402
+from benchmarks.api import database, free_port, seed, serve, wait_healthy  # noqa: E402
 
 
 def rss_mib(pid: int) -> float:
@@ -78,14 +77,7 @@ def main() -> None:
                                 env=env, cwd=ROOT)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 180
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("the API server did not start")
-                time.sleep(0.1)
+            wait_healthy(base, proc, 180)
             reads(base, ids["token"], 30)  # warm-up
             # one real login, so the hasher and its dummy hash exist before the anchor
             httpx.post(f"{base}/v1/auth/login", json={"email": "warm@example.com",

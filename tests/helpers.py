@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -97,3 +98,33 @@ def run_python(code: str, settings: Settings, timeout: float = 120.0) -> str:
 
 
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+@contextmanager
+def serve_app(settings: Settings) -> Iterator[tuple[str, Any]]:
+    """The API app (``create_app``) on a real uvicorn server in a thread on 127.0.0.1, its
+    metadata migrated first; yields (base_url, app); always stops it."""
+    import threading
+
+    import uvicorn
+
+    from app_api.main import create_app
+    from kernel.metadata.db import make_engine, migrate
+
+    engine = make_engine(settings.resolved_metadata_url)
+    migrate(engine)
+    engine.dispose()
+    app = create_app(settings)
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        srv.should_exit = True
+        thread.join(20)

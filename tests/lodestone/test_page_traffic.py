@@ -12,14 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from app_api.main import create_app
-from kernel.metadata.db import make_engine, migrate
 from kernel.warehouse.lake_backend import LakeWarehouse
 from lodestone.page_traffic import PageVisitors, local_base, max_posts_per_round
 from lodestone.seed import SeededOrg, seed_org
-from tests.helpers import free_port, make_settings
+from tests.helpers import make_settings, serve_app
 
 
 @pytest.fixture(scope="module")
@@ -27,25 +24,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any, S
     data = tmp_path_factory.mktemp("page-traffic")
     settings = make_settings(data, optin_min_fill_s=0.3, webhooks_worker=False,
                              spool_seal_ms=50.0, ship_interval_ms=50)
-    engine = make_engine(settings.resolved_metadata_url)
-    migrate(engine)
-    engine.dispose()
-    app = create_app(settings)
-    sessions = app.state.lodestone.sessions
-    org = seed_org(sessions, data)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}", sessions, org, settings.lake_dir
-    finally:
-        srv.should_exit = True
-        thread.join(20)
+    with serve_app(settings) as (base, app):
+        sessions = app.state.lodestone.sessions
+        org = seed_org(sessions, data)
+        yield base, sessions, org, settings.lake_dir
 
 
 def _events(lake: Path, where: str, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:

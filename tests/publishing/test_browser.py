@@ -5,19 +5,14 @@ and the download."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from app_api.main import create_app
 from experiments.assignment import assign
-from kernel.metadata.db import make_engine, migrate
-from tests.helpers import free_port
+from tests.helpers import serve_app
 from tests.ingestion.support import CHROME
 from tests.publishing.conftest import Inbox, publishing_settings, seed
 from tests.publishing.pages import link, text_part
@@ -33,23 +28,8 @@ SHOTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 @pytest.fixture(scope="module")
 def server(smtp: Inbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     settings = publishing_settings(tmp_path_factory.mktemp("browser"), smtp.port)
-    engine = make_engine(settings.resolved_metadata_url)
-    migrate(engine)
-    engine.dispose()
-    app = create_app(settings)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}", app.state.lodestone.sessions
-    finally:
-        srv.should_exit = True
-        thread.join(20)
+    with serve_app(settings) as (base, app):
+        yield base, app.state.lodestone.sessions
 
 
 def test_landing_page_in_chromium(server: tuple[str, Any], smtp: Inbox) -> None:

@@ -4,7 +4,6 @@ magnets get 404; removing the domain stops it at once."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,12 +11,9 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
 
-from app_api.main import create_app
-from kernel.metadata.db import make_engine, migrate
 from kernel.metadata.models import LeadMagnet, Site
-from tests.helpers import free_port
+from tests.helpers import serve_app
 from tests.ingestion.support import CHROME
 from tests.publishing.conftest import Env, Inbox, publishing_settings, seed
 from tests.publishing.pages import form_token
@@ -27,23 +23,8 @@ from tests.publishing.test_distribution import _key
 @pytest.fixture(scope="module")
 def served(smtp: Inbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
     settings = publishing_settings(tmp_path_factory.mktemp("domains"), smtp.port)
-    engine = make_engine(settings.resolved_metadata_url)
-    migrate(engine)
-    engine.dispose()
-    app = create_app(settings)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started
-    try:
-        yield f"http://127.0.0.1:{port}", app.state.lodestone
-    finally:
-        srv.should_exit = True
-        thread.join(20)
+    with serve_app(settings) as (base, app):
+        yield base, app.state.lodestone
 
 
 def _site_of(sessions: Any, magnet_id: str) -> str:
