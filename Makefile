@@ -30,7 +30,12 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-pytest: install
+# Node packages the tests use (package-lock.json: axe-core, the landing page's accessibility
+# check in Chromium); skipped where npm is missing, and that test then says so.
+node_modules/.package-lock.json: package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund --silent; fi
+
+pytest: install node_modules/.package-lock.json
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 test: install lint typecheck pytest
