@@ -112,10 +112,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_collector(args: argparse.Namespace) -> int:
-    from lodestone.server import run_server
+    from lodestone.server import reexec_with_lean_allocators, run_server
 
     if not _schema_ready():
         return 2
+    if sys.argv[1:] and "collector" in sys.argv[1:]:  # started from a command line
+        reexec_with_lean_allocators(sys.argv[1:])
     from ingestion.app import prefork
 
     return run_server("ingestion.asgi:app", args.host, args.port, args.workers, args.server,
