@@ -71,7 +71,7 @@ class PromotionWatch:
 
     def __init__(self, sessions: Any) -> None:
         self.sessions = sessions
-        self.since = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self.since = dt.datetime.now(dt.UTC)
         self.seen: set[str] = set()
 
     def poll(self) -> list[str]:
