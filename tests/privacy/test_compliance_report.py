@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,10 +17,11 @@ from kernel.metadata.audit import Actor, record
 from kernel.metadata.db import make_engine, make_session_factory, migrate
 from kernel.metadata.models import Organization, PrivacyRequest, WebhookEndpoint
 from kernel.secret_file import parse_master_key
-from kernel.settings import Settings, settings_env
+from kernel.settings import Settings, get_settings, settings_env
 from leads import consent
+from lodestone.cli import build_parser
 from privacy import register, report, report_pdf
-from tests.helpers import ROOT, make_settings
+from tests.helpers import make_settings
 
 UTC = dt.UTC
 SCRIPT = "<script>alert('x')</script>"
@@ -184,20 +184,33 @@ def test_pdf_carries_headings_numbers_and_markup_as_text(
     assert "Page 1 of" in flat
 
 
-def test_cli_writes_json_and_pdf(seeded: tuple[Settings, Session, str], tmp_path: Path) -> None:
+def test_cli_writes_json_and_pdf(seeded: tuple[Settings, Session, str], tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
     settings, _, _ = seeded
-    env = {**settings_env(settings), "PATH": "/usr/bin:/bin"}
+    for key, value in settings_env(settings).items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+
+    def cli(*argv: str) -> int:  # in-process: a subprocess per call costs seconds of imports
+        args = build_parser().parse_args(["privacy", "report", *argv])
+        return int(args.func(args))
+
     out_json, out_pdf = tmp_path / "r.json", tmp_path / "r.pdf"
-    for out in (out_json, out_pdf):
-        done = subprocess.run(
-            [sys.executable, "-m", "lodestone.cli", "privacy", "report", "--org", "acme-report",
-             "--start", "2026-03-01", "--end", "2026-03-31", "--out", str(out)],
-            env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
+    try:
+        for out in (out_json, out_pdf):
+            assert cli("--org", "acme-report", "--start", "2026-03-01", "--end", "2026-03-31",
+                       "--out", str(out)) == 0
+        assert cli("--org", "nope", "--out", str(tmp_path / "x.json")) == 2
+        assert cli("--org", "acme-report", "--out", str(tmp_path / "x.txt")) == 2
+        with pytest.raises(SystemExit):
+            cli("--start", "March", "--out", str(out_json))
+    finally:
+        get_settings.cache_clear()
     data = json.loads(out_json.read_text())
     assert data["requests"]["by_kind"]["erase"]["max_seconds"] == 9000.0
+    assert data["period"] == {"start": "2026-03-01", "end": "2026-03-31"}
     assert out_pdf.read_bytes().startswith(b"%PDF")
-    bad = subprocess.run([sys.executable, "-m", "lodestone.cli", "privacy", "report", "--org",
-                          "nope", "--out", str(tmp_path / "x.txt")], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and "error:" in bad.stderr
+    err = capsys.readouterr().err
+    assert "no organization 'nope'" in err and "must end in .pdf or .json" in err
+    assert "is not a date" in err
