@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections import defaultdict
 from typing import Any
 
 import sqlalchemy as sa
@@ -74,39 +73,48 @@ def _rate(part: int, whole: int) -> float | None:
 def consent_rates(session: Session, org_id: str, lo: dt.datetime,
                   hi: dt.datetime) -> list[dict[str, Any]]:
     """Per purpose: how often it was shown (a grant or a decline recorded in the period),
-    granted, declined, withdrawn (a refusal after a grant), and people with it granted at
-    the end of the period (the newest record wins)."""
-    rows = session.execute(
-        sa.select(ConsentRecord.purpose, ConsentRecord.lead_id, ConsentRecord.visitor_id,
-                  ConsentRecord.granted, ConsentRecord.created_at)
-        .where(ConsentRecord.org_id == org_id, ConsentRecord.created_at < hi)
-        .order_by(ConsentRecord.created_at, ConsentRecord.id)).all()
-    stats: dict[str, dict[str, int]] = defaultdict(
-        lambda: {"granted": 0, "declined": 0, "withdrawn": 0})
-    last: dict[tuple[str, str], bool] = {}
-    for purpose, lead_id, visitor_id, granted, at in rows:
-        subject = f"l:{lead_id}" if lead_id else f"v:{visitor_id}"
-        before = last.get((purpose, subject))
-        last[(purpose, subject)] = bool(granted)
-        if at < lo:
-            continue
-        kind = "granted" if granted else ("withdrawn" if before else "declined")
-        stats[purpose][kind] += 1
-    in_force: dict[str, int] = defaultdict(int)
-    for (purpose, _), granted in last.items():
-        in_force[purpose] += int(granted)
+    granted, declined, withdrawn (a refusal after a grant of the same lead or visitor), and
+    people with it granted at the end of the period (their newest record wins).
+
+    One query with window functions (SQLite >= 3.25 and PostgreSQL), so the work stays in
+    the database however many records there are.
+    """
+    r = ConsentRecord
+    person = (r.purpose, r.lead_id, r.visitor_id)
+    order = (r.created_at, r.id)
+    seq = (sa.select(
+        r.purpose, r.granted, r.created_at,
+        sa.func.lag(r.granted).over(partition_by=person, order_by=order).label("prev"),
+        sa.func.row_number().over(partition_by=person,
+                                  order_by=tuple(c.desc() for c in order)).label("newest"))
+        .where(r.org_id == org_id, r.created_at < hi).subquery())
+    in_period = seq.c.created_at >= lo
+
+    def count(*conditions: Any) -> Any:
+        return sa.func.sum(sa.case((sa.and_(*conditions), 1), else_=0))
+
+    rows = session.execute(sa.select(
+        seq.c.purpose,
+        count(in_period, seq.c.granted.is_(True)),
+        count(in_period, seq.c.granted.is_(False), seq.c.prev.is_(True)),
+        count(in_period, seq.c.granted.is_(False), sa.or_(seq.c.prev.is_(None),
+                                                          seq.c.prev.is_(False))),
+        count(seq.c.newest == 1, seq.c.granted.is_(True)))
+        .group_by(seq.c.purpose)).all()
+    stats = {key: {"granted": int(g or 0), "withdrawn": int(w or 0), "declined": int(d or 0),
+                   "granted_at_end": int(e or 0)} for key, g, w, d, e in rows}
     known = consent.purposes(session, org_id)
-    keys = [p.key for p in known] + sorted(set(stats) - {p.key for p in known})
     names = {p.key: (p.name, p.version) for p in known}
+    keys = [p.key for p in known] + sorted(set(stats) - set(names))
     out = []
     for key in keys:
-        s = stats.get(key, {"granted": 0, "declined": 0, "withdrawn": 0})
+        s = stats.get(key, {"granted": 0, "withdrawn": 0, "declined": 0, "granted_at_end": 0})
         shown = s["granted"] + s["declined"]
         name, version = names.get(key, (key, None))
         out.append({"key": key, "name": name, "text_version": version, "shown": shown,
                     "granted": s["granted"], "declined": s["declined"],
                     "withdrawn": s["withdrawn"], "consent_rate": _rate(s["granted"], shown),
-                    "granted_at_end": in_force.get(key, 0)})
+                    "granted_at_end": s["granted_at_end"]})
     return out
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,9 @@ from kernel.settings import Settings, get_settings, settings_env
 from leads import consent
 from lodestone.cli import build_parser
 from privacy import register, report, report_pdf
+from tests.app_api.conftest import POSTGRES_URL, require_postgres
 from tests.helpers import make_settings
+from tests.metadata_db import postgres_schema_url
 
 UTC = dt.UTC
 SCRIPT = "<script>alert('x')</script>"
@@ -31,11 +35,10 @@ def at(day: int, hour: int = 12, minute: int = 0, second: int = 0) -> dt.datetim
     return dt.datetime(2026, 3, day, hour, minute, second, tzinfo=UTC)
 
 
-def _settings(tmp_path: Path) -> Settings:
+def _settings(tmp_path: Path, metadata_url: str) -> Settings:
     return make_settings(tmp_path / "data", smtp_url="smtp://user:pw@smtp.example.net:587",
                          artifacts_url="s3://lodestone-artifacts/prod",
-                         openai_base_url="http://127.0.0.1:9/v1",
-                         metadata_url=f"sqlite:///{tmp_path / 'meta.db'}")
+                         openai_base_url="http://127.0.0.1:9/v1", metadata_url=metadata_url)
 
 
 def seed(s: Session) -> str:
@@ -81,17 +84,28 @@ def seed(s: Session) -> str:
 
 
 @pytest.fixture
-def seeded(tmp_path: Path) -> tuple[Settings, Session, str]:
-    settings = _settings(tmp_path)
-    engine = make_engine(settings.resolved_metadata_url)
-    migrate(engine)
-    with make_session_factory(engine)() as s:
-        org_id = seed(s)
-        s.commit()
-        yield settings, s, org_id
-    engine.dispose()
+def seeded(request: pytest.FixtureRequest,
+           tmp_path: Path) -> Iterator[tuple[Settings, Session, str]]:
+    """Settings, a session and the seeded organization; SQLite unless parametrized with
+    ``postgresql`` (a schema of its own)."""
+    with ExitStack() as stack:
+        url = f"sqlite:///{tmp_path / 'meta.db'}"
+        if getattr(request, "param", "sqlite") == "postgresql":
+            require_postgres()
+            url = stack.enter_context(postgres_schema_url(POSTGRES_URL, prefix="lodestone_rpt"))
+        settings = _settings(tmp_path, url)
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        migrate(engine)
+        with make_session_factory(engine)() as s:
+            org_id = seed(s)
+            s.commit()
+            yield settings, s, org_id
 
 
+@pytest.mark.parametrize("seeded", ["sqlite", pytest.param("postgresql",
+                                                           marks=pytest.mark.postgres)],
+                         indirect=True)
 def test_numbers_equal_what_was_seeded(seeded: tuple[Settings, Session, str]) -> None:
     settings, s, org_id = seeded
     r = report.build(s, org_id, settings, dt.date(2026, 3, 1), dt.date(2026, 3, 31),
