@@ -107,6 +107,10 @@ def channel_of(referrer: str, utm_source: str, utm_medium: str, own_host: str) -
     return "referral"
 
 
+#: How long a day's salt lives after its day began (compliance reports quote it).
+SALT_KEEP_SECONDS = 48 * 3600
+
+
 class SaltStore:
     """Daily-rotating random salts, destroyed 48 h after their day began (as Plausible does).
 
@@ -119,7 +123,7 @@ class SaltStore:
 
     def __init__(self, directory: Path, secret_key: str, *,
                  clock: Callable[[], float] = time.time,
-                 keep_seconds: float = 48 * 3600) -> None:
+                 keep_seconds: float = SALT_KEEP_SECONDS) -> None:
         self.dir = directory
         self.key = secret_key.encode()
         self.clock = clock

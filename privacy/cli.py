@@ -1,9 +1,11 @@
-"""``lodestone privacy find|export|erase|scan``: data-subject rights from the command line.
+"""``lodestone privacy find|export|erase|scan|report``: data-subject rights and the
+compliance report from the command line.
 
 ``find``, ``export`` and ``erase`` run in this process (no worker needed) and are recorded
 and audited like the API's requests (actor ``system:cli``). ``scan`` is the operator's
 proof: it exits 1 when the email or a visitor id is found in any file under the data
 directory or any table of the metadata database or the warehouse, 0 when nothing is.
+``report`` writes the compliance report (privacy.report) as a PDF or JSON file.
 """
 
 from __future__ import annotations
@@ -38,6 +40,24 @@ def add_commands(subparsers: Any) -> None:
     s.add_argument("--email", help="the email to look for")
     s.add_argument("--visitor-id", action="append", default=[], help="a visitor id (repeat)")
     s.set_defaults(func=_scan)
+    s = actions.add_parser("report", help="write the compliance report (record of processing, "
+                                          "consent, requests, retention, recipients, security)")
+    s.add_argument("--org", help="organization slug (default: the only one)")
+    s.add_argument("--start", type=_date, help="first day, YYYY-MM-DD (default: 364 days "
+                                               "before --end)")
+    s.add_argument("--end", type=_date, help="last day, YYYY-MM-DD (default: today, UTC)")
+    s.add_argument("--out", type=Path, required=True,
+                   help="file to write: .pdf for the PDF document, .json for the data")
+    s.set_defaults(func=_report)
+
+
+def _date(value: str) -> Any:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _out(text: str) -> None:
@@ -49,12 +69,27 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
-def _run(args: argparse.Namespace) -> int:
+def _org_id(sessions: Any, slug: str | None) -> str | None:
+    """The organization named by ``--org`` (or the only one); None when there is none."""
     import sqlalchemy as sa
 
+    from kernel.metadata.models import Organization
+
+    with sessions() as s:
+        stmt = sa.select(Organization.id)
+        orgs = s.scalars(stmt.where(Organization.slug == slug) if slug
+                         else stmt.limit(2)).all()
+    return orgs[0] if len(orgs) == 1 else None
+
+
+def _no_org(slug: str | None) -> int:
+    return _fail(f"no organization {slug!r}" if slug
+                 else "no organization, or several: pick one with --org SLUG")
+
+
+def _run(args: argparse.Namespace) -> int:
     from kernel.errors import DomainError
     from kernel.metadata.audit import Actor
-    from kernel.metadata.models import Organization
     from kernel.settings import get_settings
     from kernel.warehouse import open_warehouse
     from lodestone.services import session_factory
@@ -64,14 +99,9 @@ def _run(args: argparse.Namespace) -> int:
     sessions = session_factory(settings)
     actor = Actor.system("cli")
     ident = {"email": args.email, "lead_id": args.lead_id, "visitor_id": args.visitor_id}
-    with sessions() as s:
-        stmt = sa.select(Organization.id)
-        orgs = s.scalars(stmt.where(Organization.slug == args.org) if args.org
-                         else stmt.limit(2)).all()
-        if len(orgs) != 1:
-            return _fail(f"no organization {args.org!r}" if args.org
-                         else "several organizations: pick one with --org SLUG")
-        org_id = orgs[0]
+    org_id = _org_id(sessions, args.org)
+    if org_id is None:
+        return _no_org(args.org)
     wh = open_warehouse(settings)
     try:
         with sessions() as s:
@@ -134,4 +164,32 @@ def _scan(args: argparse.Namespace) -> int:
         return EXIT_FOUND
     _out(f"not found: {len(needles)} identifier(s), every file under {settings.data_path} "
           f"and every table{'' if complete else ' except the warehouse tables'}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from kernel.errors import DomainError
+    from kernel.settings import get_settings
+    from lodestone.services import session_factory
+    from privacy import report, report_pdf
+
+    suffix = args.out.suffix.lower()
+    if suffix not in (".pdf", ".json"):
+        return _fail(f"--out must end in .pdf or .json, not {args.out.name!r}")
+    settings = get_settings()
+    sessions = session_factory(settings)
+    org_id = _org_id(sessions, args.org)
+    if org_id is None:
+        return _no_org(args.org)
+    try:
+        with sessions() as s:
+            built = report.build(s, org_id, settings, args.start, args.end)
+    except DomainError as exc:
+        return _fail(exc.message)
+    data = (report_pdf.pdf(built) if suffix == ".pdf"
+            else json.dumps(built, indent=2, ensure_ascii=False).encode())
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(args.out)
+    _out(json.dumps({"report": str(args.out), "bytes": len(data), "period": built["period"]}))
     return 0

@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from app_api.deps import PermExport, PermTeam
 from app_api.pagination import CursorQuery, LimitQuery, paginate
-from app_api.schemas import Email, Id, In, Out, Page, PathId
+from app_api.schemas import Date, Email, Id, In, LongText, Name, Out, Page, PathId
+from kernel.metadata.enums import LegalBasis
 from kernel.metadata.models import PrivacyRequest, RetentionPolicy
+from privacy import register, report, report_pdf, retention
 from privacy import requests as service
-from privacy import retention
 
 router = APIRouter(prefix="/v1/privacy", tags=["privacy"])
 
@@ -129,3 +130,139 @@ def set_retention(body: RetentionIn, ctx: PermTeam) -> RetentionPolicy:
     policy = retention.set_policy(ctx.db.session, ctx.org_id, ctx.actor, **body.model_dump())
     ctx.db.commit()
     return policy
+
+
+# -- record of processing activities (GDPR art. 30) ------------------------------------------
+
+Items = Annotated[list[Name], Field(max_length=50)]
+PurposeKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,22}$")]
+
+
+class Transfer(In):
+    """Personal data sent outside the EEA: to whom, where, under which safeguard."""
+
+    recipient: Name
+    country: Name
+    safeguard: Name = Field(description="e.g. adequacy decision, standard contractual clauses")
+
+
+class ActivityIn(In):
+    name: Name
+    purpose: LongText = Field(min_length=1)
+    legal_basis: LegalBasis
+    consent_purpose: PurposeKey | None = Field(
+        None, description="Key of the consent purpose relied on; required for legal_basis "
+        "consent (see /v1/consent/purposes).")
+    data_categories: Items = []
+    data_subjects: Items = []
+    recipients: Items = []
+    retention: LongText = ""
+    transfers: Annotated[list[Transfer], Field(max_length=50)] = []
+
+
+class ActivityPatch(In):
+    """The fields to change; the others stay."""
+
+    name: Name | None = None
+    purpose: LongText | None = Field(None, min_length=1)
+    legal_basis: LegalBasis | None = None
+    consent_purpose: PurposeKey | None = None
+    data_categories: Items | None = None
+    data_subjects: Items | None = None
+    recipients: Items | None = None
+    retention: LongText | None = None
+    transfers: Annotated[list[Transfer], Field(max_length=50)] | None = None
+
+
+class ActivityOut(Out):
+    id: str | None = Field(description="null for an activity of the derived default register")
+    name: str
+    purpose: str
+    legal_basis: str
+    consent_purpose: str | None
+    data_categories: list[str]
+    data_subjects: list[str]
+    recipients: list[str]
+    retention: str
+    transfers: list[dict[str, Any]]
+    created_at: dt.datetime | None
+    updated_at: dt.datetime | None
+
+
+class RegisterOut(Out):
+    source: Literal["stored", "default"] = Field(
+        description="default: none stored yet, derived from what the product processes")
+    data: list[ActivityOut]
+
+
+def _values(body: In, partial: bool = False) -> dict[str, Any]:
+    values = body.model_dump(mode="json", exclude_unset=partial)
+    if partial:
+        explicit_null = {"consent_purpose"}
+        values = {k: v for k, v in values.items() if v is not None or k in explicit_null}
+    return values
+
+
+@router.get("/processing-activities", response_model=RegisterOut)
+def list_activities(ctx: PermExport) -> dict[str, Any]:
+    """The record of processing activities (a derived default until one is stored)."""
+    rows, source = register.register(ctx.db.session, ctx.org_id, ctx.settings)
+    return {"source": source, "data": [a.as_dict() for a in rows]}
+
+
+@router.post("/processing-activities", response_model=ActivityOut, status_code=201)
+def create_activity(body: ActivityIn, ctx: PermTeam) -> dict[str, Any]:
+    """Add an activity; the first write stores the default register first (audited)."""
+    made = register.create(ctx.db.session, ctx.org_id, ctx.actor, ctx.settings, _values(body))
+    ctx.db.commit()
+    return made.as_dict()
+
+
+@router.get("/processing-activities/{activity_id}", response_model=ActivityOut)
+def get_activity(activity_id: PathId, ctx: PermExport) -> dict[str, Any]:
+    """One stored activity."""
+    return register.get(ctx.db.session, ctx.org_id, activity_id).as_dict()
+
+
+@router.patch("/processing-activities/{activity_id}", response_model=ActivityOut)
+def update_activity(activity_id: PathId, body: ActivityPatch, ctx: PermTeam) -> dict[str, Any]:
+    """Change some fields of an activity (audited with before and after)."""
+    changed = register.update(ctx.db.session, ctx.org_id, ctx.actor, activity_id,
+                              _values(body, partial=True))
+    ctx.db.commit()
+    return changed.as_dict()
+
+
+@router.delete("/processing-activities/{activity_id}", status_code=204)
+def delete_activity(activity_id: PathId, ctx: PermTeam) -> Response:
+    """Remove an activity from the register (audited)."""
+    register.delete(ctx.db.session, ctx.org_id, ctx.actor, activity_id)
+    ctx.db.commit()
+    return Response(status_code=204)
+
+
+# -- compliance report ----------------------------------------------------------------------
+
+StartQuery = Annotated[Date | None, Query(description="First day (UTC, inclusive); default: "
+                                                      "364 days before end.")]
+EndQuery = Annotated[Date | None, Query(description="Last day (UTC, inclusive); default: today.")]
+
+
+@router.get("/compliance-report", response_model=dict[str, Any])
+def compliance_report(ctx: PermExport, start: StartQuery = None,
+                      end: EndQuery = None) -> dict[str, Any]:
+    """Purposes and consent rates, requests and durations, retention, recipients, security."""
+    return report.build(ctx.db.session, ctx.org_id, ctx.settings, start, end)
+
+
+@router.get("/compliance-report/pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}},
+                             "description": "The same report as an A4 PDF document."}})
+def compliance_report_pdf(ctx: PermExport, start: StartQuery = None,
+                          end: EndQuery = None) -> Response:
+    """The compliance report as a PDF a DPO can hand an auditor."""
+    built = report.build(ctx.db.session, ctx.org_id, ctx.settings, start, end)
+    period = built["period"]
+    name = f"compliance-report-{built['organization']['slug']}-{period['start']}-{period['end']}"
+    return Response(report_pdf.pdf(built), media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})

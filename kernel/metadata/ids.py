@@ -41,6 +41,7 @@ PREFIXES: dict[str, str] = {
     "consent_purposes": "purp",
     "consent_texts": "ctxt",
     "consent_records": "cons",
+    "processing_activities": "rpa",
 }
 
 #: Column length of every id column (longest prefix + "_" + 32 hex digits, with room).

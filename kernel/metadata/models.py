@@ -734,4 +734,8 @@ __all_privacy__ = (ConsentPurpose, ConsentRecord, ConsentText, OrgDataKey)
 
 # Data-subject requests and retention policies live in their own module (registered here so
 # Alembic and the model/migration comparison see them).
-from kernel.metadata.privacy_models import PrivacyRequest, RetentionPolicy  # noqa: E402, F401
+from kernel.metadata.privacy_models import (  # noqa: E402, F401
+    PrivacyRequest,
+    ProcessingActivity,
+    RetentionPolicy,
+)

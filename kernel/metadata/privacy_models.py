@@ -1,4 +1,5 @@
-"""Data-subject requests (export, erasure) and retention policies (privacy/ uses them).
+"""Data-subject requests (export, erasure), retention policies and the record of processing
+activities (privacy/ uses them).
 
 Kept beside ``models.py`` (which imports this module) so the privacy tables stay together.
 A request holds the person's identifiers only while it is pending: an erasure that finished
@@ -13,7 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kernel.metadata.base import Base, CreatedAt, OrgScoped, id_column, id_ref
+from kernel.metadata.base import Base, CreatedAt, OrgScoped, Timestamps, id_column, id_ref, str_enum
+from kernel.metadata.enums import LegalBasis
 from kernel.metadata.types import JSONType, UTCDateTime
 
 
@@ -59,3 +61,27 @@ class RetentionPolicy(OrgScoped, CreatedAt, Base):
     unconfirmed_leads_days: Mapped[int | None] = mapped_column()
     #: What the last run removed (``{"at", "events", "lake_files", "leads"}``).
     last_run: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+
+class ProcessingActivity(OrgScoped, Timestamps, Base):
+    """One entry of the organization's record of processing activities (GDPR art. 30).
+
+    Lists of strings for categories, subjects and recipients; ``transfers`` holds
+    ``{"recipient", "country", "safeguard"}`` objects for data leaving the EEA. When an
+    organization has none stored, privacy.register derives a default register.
+    """
+
+    __tablename__ = "processing_activities"
+    __table_args__ = (sa.UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[str] = id_column("processing_activities")
+    name: Mapped[str] = mapped_column(sa.String(200))
+    purpose: Mapped[str] = mapped_column(sa.Text())
+    #: Key of the organization's consent purpose this activity relies on (consent basis).
+    consent_purpose: Mapped[str | None] = mapped_column(sa.String(64))
+    legal_basis: Mapped[LegalBasis] = mapped_column(str_enum(LegalBasis, "legal_basis"))
+    data_categories: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    data_subjects: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    recipients: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    retention: Mapped[str] = mapped_column(sa.Text(), default="", server_default="")
+    transfers: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)

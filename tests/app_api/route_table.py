@@ -172,6 +172,15 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/v1/privacy/requests/{request_id}/download"): (DATA_EXPORT, None),
     ("GET", "/v1/privacy/retention"): (TEAM_MANAGE, None),
     ("PUT", "/v1/privacy/retention"): (TEAM_MANAGE, {"raw_events_days": 400}),
+    ("GET", "/v1/privacy/processing-activities"): (DATA_EXPORT, None),
+    ("POST", "/v1/privacy/processing-activities"): (TEAM_MANAGE, {
+        "name": "Activity {rand}", "purpose": "Answer questions", "legal_basis": "contract"}),
+    ("GET", "/v1/privacy/processing-activities/{activity_id}"): (DATA_EXPORT, None),
+    ("PATCH", "/v1/privacy/processing-activities/{activity_id}"): (TEAM_MANAGE, {
+        "retention": "30 days"}),
+    ("DELETE", "/v1/privacy/processing-activities/{activity_id}"): (TEAM_MANAGE, None),
+    ("GET", "/v1/privacy/compliance-report"): (DATA_EXPORT, None),
+    ("GET", "/v1/privacy/compliance-report/pdf"): (DATA_EXPORT, None),
 }
 
 

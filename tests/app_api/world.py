@@ -18,6 +18,7 @@ from kernel.metadata.enums import (
     DeliveryStatus,
     ExperimentStatus,
     JobStatus,
+    LegalBasis,
     MagnetStatus,
     MagnetType,
     Role,
@@ -38,6 +39,7 @@ from kernel.metadata.models import (
     Organization,
     OutboxEvent,
     PrivacyRequest,
+    ProcessingActivity,
     Site,
     User,
     WebhookDelivery,
@@ -160,6 +162,10 @@ def make_org(state: State, name: str, *, password_for_owner: bool = True) -> Org
         s.flush()
         s.add(ConsentText(org_id=org.id, purpose_id=purpose.id, version=1, text="Mail me.",
                           sha256="0" * 64))
+        activity = ProcessingActivity(org_id=org.id, name="Lead capture", purpose="Deliver",
+                                      legal_basis=LegalBasis.CONTRACT, data_categories=["email"],
+                                      data_subjects=["leads"], recipients=[], transfers=[])
+        s.add(activity)
         s.flush()
         entry = record(s, org_id=org.id, actor=Actor(org.users["owner"], "user"),  # type: ignore[arg-type]
                        action="seed.created", resource_type="organization", resource_id=org.id)
@@ -171,7 +177,7 @@ def make_org(state: State, name: str, *, password_for_owner: bool = True) -> Org
             "delivery_id": delivery.id, "entry_id": entry.id, "spend_id": spend.id,
             "job_id": job.id, "knowledge_id": knowledge.id, "build_id": build.id, "artifact_id": build.artifacts[0].id,
             "request_id": privacy_request.id,
-            "purpose_key": purpose.key,
+            "purpose_key": purpose.key, "activity_id": activity.id,
         }
         s.commit()
     return org
