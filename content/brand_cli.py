@@ -25,11 +25,11 @@ def add_commands(subparsers: Any) -> None:
         actions = brand.add_subparsers(dest="brand_command", required=True, metavar="ACTION")
     s = actions.add_parser("show", help="print the organization's stored brand kit as JSON")
     s.add_argument("--org", help="organization slug (default: the only one)")
-    s.set_defaults(func=_cmd_show)
+    s.set_defaults(func=_cmd_show, needs_schema=True)
     s = actions.add_parser("set", help="validate a brand kit YAML/JSON file and store it")
     s.add_argument("file", type=Path)
     s.add_argument("--org", help="organization slug (default: the only one)")
-    s.set_defaults(func=_cmd_set)
+    s.set_defaults(func=_cmd_set, needs_schema=True)
 
 
 def _fail(message: str) -> int:

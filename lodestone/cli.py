@@ -217,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.data_path / "logs", args.command, verbose=args.verbose)
+    if getattr(args, "needs_schema", False) and not _schema_ready():
+        return 2  # one line saying what to run, not a traceback from a missing table
     return int(args.func(args))
 
 

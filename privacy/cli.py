@@ -34,12 +34,12 @@ def add_commands(subparsers: Any) -> None:
         who.add_argument("--visitor-id")
         if name == "export":
             s.add_argument("--out", type=Path, required=True, help="archive to write (.zip)")
-        s.set_defaults(func=_run, privacy_action=name)
+        s.set_defaults(func=_run, privacy_action=name, needs_schema=True)
     s = actions.add_parser("scan", help="exit 1 if the email or a visitor id is found in any "
                                         "file of the data directory or any table")
     s.add_argument("--email", help="the email to look for")
     s.add_argument("--visitor-id", action="append", default=[], help="a visitor id (repeat)")
-    s.set_defaults(func=_scan)
+    s.set_defaults(func=_scan, needs_schema=True)
     s = actions.add_parser("report", help="write the compliance report (record of processing, "
                                           "consent, requests, retention, recipients, security)")
     s.add_argument("--org", help="organization slug (default: the only one)")
@@ -48,7 +48,7 @@ def add_commands(subparsers: Any) -> None:
     s.add_argument("--end", type=_date, help="last day, YYYY-MM-DD (default: today, UTC)")
     s.add_argument("--out", type=Path, required=True,
                    help="file to write: .pdf for the PDF document, .json for the data")
-    s.set_defaults(func=_report)
+    s.set_defaults(func=_report, needs_schema=True)
 
 
 def _date(value: str) -> Any:

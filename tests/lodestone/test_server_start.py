@@ -39,3 +39,17 @@ def test_an_older_schema_names_the_missing_migration(tmp_path: Path) -> None:
     line = out.stderr.strip().splitlines()[-1]
     assert "is at revision 0001" in line and "Missing migrations: 0002 (" in line
     assert line.endswith("Run `lodestone init` to apply them")
+
+
+def test_database_commands_on_an_older_schema_say_what_to_run(tmp_path: Path) -> None:
+    data = tmp_path / "old"
+    data.mkdir()
+    url = f"sqlite:///{data / 'metadata.db'}"
+    migrate(url)
+    downgrade(url, "0001")
+    env = child_env(make_settings(data))
+    for argv in (["privacy", "report", "--out", str(tmp_path / "r.json")], ["brand", "show"]):
+        out = subprocess.run([sys.executable, "-m", "lodestone.cli", *argv], env=env, cwd=ROOT,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, (argv, out.stderr[-500:])
+        assert out.stderr.strip().splitlines()[-1].endswith("Run `lodestone init` to apply them")
