@@ -52,6 +52,9 @@ class RequestFacts:
     past_skew_ms: int
     trust_visitor_ids: bool  # False: cookieless org, client ids are ignored
     cookieless_id: Callable[[], str]
+    #: Consent-required organization: which client ids may be kept (the others are
+    #: replaced by the cookieless id); None keeps every one (ingestion.registry).
+    visitor_ok: Callable[[str], bool] | None = None
 
 
 CONST_COLUMNS = ("org_id", "site_id", "received_at", "device", "browser", "os")
@@ -205,6 +208,9 @@ def build_block(
     else:
         flags = [ctx.flags] * n
     visitors: Sequence[str] = t[E_VISITOR]
+    if ctx.visitor_ok is not None and ctx.trust_visitor_ids:
+        ok = ctx.visitor_ok
+        visitors = [v if v and ok(v) else "" for v in visitors]
     if not ctx.trust_visitor_ids:
         visitors = [ctx.cookieless_id()] * n
     elif "" in visitors:

@@ -11,9 +11,9 @@ from pydantic import Field
 from app_api.deps import PermExport, PermTeam
 from app_api.pagination import CursorQuery, LimitQuery, paginate
 from app_api.schemas import Email, Id, In, Out, Page, PathId
-from kernel.metadata.models import PrivacyRequest, RetentionPolicy
+from kernel.metadata.models import Organization, PrivacyRequest, RetentionPolicy
+from privacy import pii_policy, retention
 from privacy import requests as service
-from privacy import retention
 
 router = APIRouter(prefix="/v1/privacy", tags=["privacy"])
 
@@ -46,6 +46,18 @@ class RetentionOut(Out):
     raw_events_days: int | None
     unconfirmed_leads_days: int | None
     last_run: dict[str, Any] | None
+
+
+class PIIPolicyIn(In):
+    """null: follow the server's LODESTONE_PII_POLICY."""
+
+    policy: Literal["redact", "refuse", "off"] | None
+
+
+class PIIPolicyOut(Out):
+    policy: str | None
+    effective: str
+    default: str
 
 
 class FoundOut(Out):
@@ -129,3 +141,20 @@ def set_retention(body: RetentionIn, ctx: PermTeam) -> RetentionPolicy:
     policy = retention.set_policy(ctx.db.session, ctx.org_id, ctx.actor, **body.model_dump())
     ctx.db.commit()
     return policy
+
+
+@router.get("/pii-policy", response_model=PIIPolicyOut)
+def get_pii_policy(ctx: PermTeam) -> dict[str, Any]:
+    """What happens to personal data in event props, form answers and AI prompts."""
+    org = ctx.get(Organization, ctx.org_id, "organization")
+    return pii_policy.current(org, ctx.settings.pii_policy)
+
+
+@router.put("/pii-policy", response_model=PIIPolicyOut)
+def set_pii_policy(body: PIIPolicyIn, ctx: PermTeam) -> dict[str, Any]:
+    """Redact, refuse or pass personal data in free text (audited; collectors apply it
+    within about a second)."""
+    out = pii_policy.set_policy(ctx.db.session, ctx.org_id, ctx.actor, body.policy,
+                                ctx.settings.pii_policy)
+    ctx.db.commit()
+    return out
