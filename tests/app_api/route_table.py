@@ -172,6 +172,8 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("POST", "/v1/privacy/requests/{request_id}/download"): (DATA_EXPORT, None),
     ("GET", "/v1/privacy/retention"): (TEAM_MANAGE, None),
     ("PUT", "/v1/privacy/retention"): (TEAM_MANAGE, {"raw_events_days": 400}),
+    ("GET", "/v1/privacy/pii-policy"): (TEAM_MANAGE, None),
+    ("PUT", "/v1/privacy/pii-policy"): (TEAM_MANAGE, {"policy": "redact"}),
 }
 
 
