@@ -22,6 +22,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,34 +45,48 @@ def _query(since: dt.datetime | None) -> Any:
 
 
 class ConsentState:
-    """(org_id, visitor_id) -> analytics consent granted (True) or withdrawn (False)."""
+    """Per organization, the visitor ids whose analytics consent is granted and those whose
+    consent was withdrawn (two sets: the hot path asks ``v in granted``, no call per event)."""
 
     def __init__(self, session_factory: sessionmaker[Session], *, overlap_s: float = 60.0,
                  full_every_s: float = 600.0) -> None:
         self.sessions = session_factory
         self.overlap_s = overlap_s
         self.full_every_s = full_every_s
-        self._state: dict[tuple[str, str], bool] = {}
+        self._granted: dict[str, set[str]] = {}
+        self._withdrawn: dict[str, set[str]] = {}
         self._newest: dt.datetime | None = None
         self._full_at = 0.0
         self._lock = threading.Lock()
 
-    def _apply(self, rows: Iterable[Any], into: dict[tuple[str, str], bool]) -> None:
-        # One key assignment at a time: readers on the event loop never need the lock.
+    @staticmethod
+    def _set(granted: dict[str, set[str]], withdrawn: dict[str, set[str]], org_id: str,
+             visitor: str, yes: bool) -> None:
+        # One set operation at a time: readers on the event loop never need the lock.
+        if yes:
+            withdrawn.get(org_id, _EMPTY).discard(visitor)
+            granted.setdefault(org_id, set()).add(visitor)
+        else:
+            granted.get(org_id, _EMPTY).discard(visitor)
+            withdrawn.setdefault(org_id, set()).add(visitor)
+
+    def _apply(self, rows: Iterable[Any], granted: dict[str, set[str]],
+               withdrawn: dict[str, set[str]]) -> None:
         newest = self._newest
-        for org_id, visitor, granted, created in rows:
-            into[(org_id, visitor)] = bool(granted)
+        for org_id, visitor, yes, created in rows:  # oldest first: the newest record wins
+            self._set(granted, withdrawn, org_id, visitor, bool(yes))
             if newest is None or created > newest:
                 newest = created
         self._newest = newest
 
     def load(self) -> None:
         """Read every analytics record (start-up; periodically, to forget erased people)."""
-        fresh: dict[tuple[str, str], bool] = {}
+        granted: dict[str, set[str]] = {}
+        withdrawn: dict[str, set[str]] = {}
         with self._lock, self.sessions() as s:
             self._newest = None
-            self._apply(s.execute(_query(None)), fresh)
-            self._state = fresh
+            self._apply(s.execute(_query(None)), granted, withdrawn)
+            self._granted, self._withdrawn = granted, withdrawn
             self._full_at = time.monotonic()
 
     def tail(self) -> None:
@@ -82,18 +97,31 @@ class ConsentState:
         with self._lock, self.sessions() as s:
             since = None if self._newest is None else self._newest - dt.timedelta(
                 seconds=self.overlap_s)
-            self._apply(s.execute(_query(since)), self._state)
+            self._apply(s.execute(_query(since)), self._granted, self._withdrawn)
 
     def note(self, org_id: str, visitor_id: str, granted: bool) -> None:
         """Count a choice this process just committed, before the next :meth:`tail`."""
-        self._state[(org_id, visitor_id)] = granted
+        self._set(self._granted, self._withdrawn, org_id, visitor_id, granted)
 
     def get(self, org_id: str, visitor_id: str) -> bool | None:
         """True granted, False withdrawn, None never recorded."""
-        return self._state.get((org_id, visitor_id))
+        if visitor_id in self._granted.get(org_id, _EMPTY):
+            return True
+        return False if visitor_id in self._withdrawn.get(org_id, _EMPTY) else None
 
     def granted(self, org_id: str, visitor_id: str) -> bool:
-        return self._state.get((org_id, visitor_id)) is True
+        return visitor_id in self._granted.get(org_id, _EMPTY)
+
+    def granted_ids(self, org_id: str) -> AbstractSet[str]:
+        """The organization's granted visitor ids (read-only; fetched once per batch)."""
+        return self._granted.get(org_id, _EMPTY)
+
+    def withdrawn_ids(self, org_id: str) -> AbstractSet[str]:
+        """The organization's withdrawn visitor ids (read-only; fetched once per batch)."""
+        return self._withdrawn.get(org_id, _EMPTY)
 
     def __len__(self) -> int:
-        return len(self._state)
+        return sum(map(len, self._granted.values())) + sum(map(len, self._withdrawn.values()))
+
+
+_EMPTY: set[str] = set()  # never added to: the sets above are created per organization

@@ -129,7 +129,7 @@ class Intake:
             FLAG_SERVER_SIDE if server_side else 0,
             PAST_SKEW_MS_SERVER if server_side else PAST_SKEW_MS_BROWSER,
             trust_ids, cookieless,
-            self.registry.visitor_filter(org_id, consent_mode, server_side=server_side),
+            *self.registry.visitor_filter(org_id, consent_mode, server_side=server_side),
         )
 
     async def _persist(self, block: Block) -> Response | None:
