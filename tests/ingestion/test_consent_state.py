@@ -6,8 +6,11 @@ for a lead covers the lead's visitor id, and the newest record wins."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from ingestion.consent import ConsentState
@@ -17,10 +20,23 @@ from kernel.metadata.enums import MagnetStatus, MagnetType
 from kernel.metadata.models import ConsentRecord, LeadMagnet, Organization
 from leads import consent
 from leads.service import create_lead
+from tests.metadata_db import postgres_schema_url, postgres_unavailable_reason
 
 
-def test_tail_reads_other_processes_records(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'm.db'}"
+        return
+    reason = postgres_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    with ExitStack() as stack:
+        yield stack.enter_context(postgres_schema_url())
+
+
+def test_tail_reads_other_processes_records(url: str) -> None:
+    engine = make_engine(url)
     migrate(engine)
     sessions = make_session_factory(engine)
     with sessions() as s:  # "the API process"
