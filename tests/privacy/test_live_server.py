@@ -173,6 +173,20 @@ def test_banner_and_api_records_decide_the_landing_pages_and_batches(env: Env) -
     assert got[today] == today  # granted in the banner
     assert got[KEPT] != KEPT and got["v-never-granted-0002"] != "v-never-granted-0002"
     assert got[KEPT].startswith("c") and got["v-never-granted-0002"].startswith("c")
+
+    # POST /consent (the snippet's lodestone.consent) refuses what it cannot record, with 4xx.
+    site = env.org.site_key
+    for body, status in [(b"{", 400), (b"[" * 100_000, 400), (b"\xff\xfe", 400),
+                         (b'{"site": "%s", "visitor_id": "x", "granted": true}' % site.encode(),
+                          400),
+                         (b'{"site": "pub_nope", "visitor_id": "v-12345678", "granted": true}',
+                          401)]:
+        r = browser.post("/consent", content=body)
+        assert r.status_code == status and r.json()["error"]["message"], (body[:40], r.text)
+    r = browser.post("/consent", json={"site": site, "visitor_id": "v-12345678",
+                                       "granted": True}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    assert env.records("v-12345678") == []
     browser.close()
 
 
