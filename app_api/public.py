@@ -25,6 +25,7 @@ from kernel.events import Row
 from kernel.metadata.audit import hash_ip
 from kernel.metadata.models import Organization
 from kernel.settings import Settings
+from leads.consent import PURPOSE_ANALYTICS, record_consent
 from publishing.events import is_bot
 from publishing.links import Links
 from publishing.page_cache import LandingCache
@@ -85,6 +86,22 @@ class Public:
         if self._collector is None:
             return ""
         return self._collector.salts.visitor_id(org_id, client_ip(self.request), ua)
+
+    def analytics_consent(self, org_id: str, visitor_id: str) -> bool | None:
+        """The visitor's analytics consent in force (True granted, False withdrawn, None
+        never recorded), from the in-process collector's copy of the consent records."""
+        if self._collector is None:
+            return None
+        return self._collector.registry.consent.get(org_id, visitor_id)
+
+    def record_analytics_consent(self, org_id: str, visitor_id: str, granted: bool) -> None:
+        """The banner's choice as a consent record (blocking: call it in a thread)."""
+        with self._app_state.sessions() as session:
+            record_consent(session, org_id, purpose=PURPOSE_ANALYTICS, granted=granted,
+                           source="banner", visitor_id=visitor_id)
+            session.commit()
+        if self._collector is not None:
+            self._collector.registry.consent.note(org_id, visitor_id, granted)
 
     def hit(self, key: str, window_s: int) -> tuple[int, float]:
         """Count one request against ``key`` (shared through Redis when configured)."""

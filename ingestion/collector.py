@@ -38,6 +38,7 @@ from kernel.events import Row, make_row
 from kernel.metadata import revisions
 from kernel.settings import Settings
 from kernel.warehouse import Warehouse
+from leads import consent
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,9 @@ class Collector:
         self.intake = Intake(self.registry, self.spool, self.salts, self.limiter)
         self.intake.pii_policy = self.settings.pii_policy
         await asyncio.to_thread(self.registry.reload)
+        await asyncio.to_thread(self.registry.consent.load)
         revisions.add_change_listener(self.registry.reload)  # this process's own commits
+        consent.RECORDED.connect(self.registry.consent.tail)  # a grant counts at once
         await asyncio.to_thread(self._warm_up)
         self._ship_task = asyncio.create_task(self._ship_loop())
         watch_parent(asyncio.get_running_loop(), self.stop)  # die with a killed supervisor
@@ -153,6 +156,7 @@ class Collector:
         """Drain: finish pending commits, seal, ship what we can, release the slot."""
         self._stopping = True
         revisions.remove_change_listener(self.registry.reload)
+        consent.RECORDED.disconnect(self.registry.consent.tail)
         if self._ship_task:
             await self._ship_task
         if self.spool and self.shipper:
@@ -214,6 +218,11 @@ class Collector:
         assert self.intake is not None
         return await self.intake.config(request, int(self.settings.config_max_age_s))
 
+    async def consent_choice(self, request: Request) -> Response:
+        """POST /consent — the snippet's ``lodestone.consent()``: an analytics consent record."""
+        assert self.intake is not None
+        return await self.intake.consent(request)
+
     async def preflight(self, request: Request) -> Response:
         """OPTIONS /e — CORS preflight for origins some site allows."""
         origin = request.headers.get("origin", "")
@@ -264,6 +273,7 @@ class Collector:
             Route("/s.js", self.script, methods=["GET"]),
             Route("/s/{name}", self.script_version, methods=["GET"]),
             Route("/c.json", self.config, methods=["GET"]),
+            Route("/consent", self.consent_choice, methods=["POST"]),
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/metrics", self.prometheus, methods=["GET"]),
         ]

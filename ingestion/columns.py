@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -52,6 +53,10 @@ class RequestFacts:
     past_skew_ms: int
     trust_visitor_ids: bool  # False: cookieless org, client ids are ignored
     cookieless_id: Callable[[], str]
+    #: Consent-required organization (ingestion.registry.visitor_filter): client ids kept
+    #: only if in ``keep_only`` / dropped if in ``drop`` (replaced by the cookieless id).
+    keep_only: AbstractSet[str] | None = None
+    drop: AbstractSet[str] | None = None
 
 
 CONST_COLUMNS = ("org_id", "site_id", "received_at", "device", "browser", "os")
@@ -205,6 +210,12 @@ def build_block(
     else:
         flags = [ctx.flags] * n
     visitors: Sequence[str] = t[E_VISITOR]
+    if ctx.keep_only is not None and ctx.trust_visitor_ids:
+        granted = ctx.keep_only
+        visitors = [v if v in granted else "" for v in visitors]
+    elif ctx.drop and ctx.trust_visitor_ids:
+        withdrawn = ctx.drop
+        visitors = [v if v not in withdrawn else "" for v in visitors]
     if not ctx.trust_visitor_ids:
         visitors = [ctx.cookieless_id()] * n
     elif "" in visitors:

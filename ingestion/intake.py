@@ -7,9 +7,10 @@ one column block, and wait for the group commit's fsync before answering 2xx.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from starlette.requests import Request
@@ -33,6 +34,7 @@ from ingestion.validate import (
 from kernel.credentials import presented_token
 from kernel.pii import PIIRefusedError, screen_value
 from kernel.schema import FLAG_SERVER_SIDE
+from leads.consent import PURPOSE_ANALYTICS, record_consent
 
 PIXEL_FIELDS = frozenset(f for f in EVENT_FIELDS if f != "props")
 BOT_REASON = "bot or crawler user agent"
@@ -78,7 +80,8 @@ def is_dnt(request: Request) -> bool:
     return h.get("dnt") == "1" or h.get("sec-gpc") == "1"
 
 
-PII_REASON = "props hold personal data (LODESTONE_PII_POLICY=refuse)"
+PII_REASON = ("props hold personal data and the organization's PII policy is to refuse it; "
+              "remove the email, phone, card or id number from props and send it again")
 
 
 def _screen_props(events: list[Any], policy: str) -> tuple[list[Any], list[int]]:
@@ -112,7 +115,7 @@ class Intake:
         return self.limiter.local(org_id, ip, cost)
 
     def _context(self, request: Request, org_id: str, site_id: str, ua: str, *,
-                 server_side: bool, trust_ids: bool) -> RequestFacts:
+                 server_side: bool, trust_ids: bool, consent_mode: str) -> RequestFacts:
         ip = request.client.host if request.client else ""
         browser, os_name, device, _ = parse_user_agent(ua)
         salts = self.salts
@@ -126,6 +129,7 @@ class Intake:
             FLAG_SERVER_SIDE if server_side else 0,
             PAST_SKEW_MS_SERVER if server_side else PAST_SKEW_MS_BROWSER,
             trust_ids, cookieless,
+            *self.registry.visitor_filter(org_id, consent_mode, server_side=server_side),
         )
 
     async def _persist(self, block: Block) -> Response | None:
@@ -233,16 +237,20 @@ class Intake:
             rejected = rejected + [{"index": i, "reason": BOT_REASON} for i in positions]
             events = []
         accepted = 0
-        if events and self.pii_policy != "off":
-            events, refused_pii = _screen_props(events, self.pii_policy)
+        policy = self.registry.pii_policy(org_id, self.pii_policy)  # once per batch
+        refused_pii: list[int] = []
+        if events and policy != "off":
+            events, refused_pii = _screen_props(events, policy)
             if refused_pii:
                 TALLY.reject("personal_data", len(refused_pii))
                 index = decoded.index
                 rejected = rejected + [{"index": index[i] if index else i, "reason": PII_REASON}
                                        for i in refused_pii]
         if events:
-            trust = server_side or (site is not None and site.consent_mode != "cookieless")
-            ctx = self._context(request, org_id, site_id, ua, server_side=server_side, trust_ids=trust)
+            mode = site.consent_mode if site is not None else self.registry.consent_mode(org_id)
+            trust = server_side or mode != "cookieless"
+            ctx = self._context(request, org_id, site_id, ua, server_side=server_side,
+                                trust_ids=trust, consent_mode=mode)
             block, refused = build_block(events, ctx)
             if refused:
                 TALLY.reject("invalid", len(refused))
@@ -256,6 +264,11 @@ class Intake:
                 accepted = block.n
         if len(rejected) > 1:
             rejected.sort(key=lambda r: r["index"])  # type: ignore[arg-type,return-value]
+        if refused_pii and not accepted:  # nothing taken, personal data among the reasons
+            refusal = {"error": {"code": "personal_data", "message": PII_REASON,
+                                 "details": rejected}}
+            return Response(_json.encode(refusal), 422, headers=headers,
+                            media_type="application/json")
         TALLY.accept("server" if server_side else "browser", accepted, time.perf_counter() - t0)
         return _answer({"accepted": accepted, "rejected": rejected}, headers)
 
@@ -275,9 +288,68 @@ class Intake:
             return error(429, "rate_limited", "too many requests", {**headers, "Retry-After": retry_after(wait)})
         unit = "" if is_dnt(request) else self.salts.visitor_id(site.org_id, ip, request.headers.get("user-agent", ""))
         body = (b'{"m":' + _json.encode(site.consent_mode) + b',"v":' + _json.encode(unit)
+                + b',"s":' + (b"1" if self.may_store(site, request) else b"0")
                 + b',"x":' + self.registry.experiments(site.org_id) + b"}")
-        headers = {**headers, "Cache-Control": f"private, max-age={max_age}"}
+        # An answer about a stored id's consent is not kept: a withdrawal counts on the next page.
+        asks = site.consent_mode == "consent_required" and "vid" in request.query_params
+        headers = {**headers, "Cache-Control": "no-store" if asks else f"private, max-age={max_age}"}
         return Response(body, 200, headers=headers, media_type="application/json")
+
+
+    def may_store(self, site: SiteInfo, request: Request) -> bool:
+        """Whether the snippet may keep (or make) a stored visitor id: ``first_party``
+        always, ``consent_required`` while the id it holds (``vid=``) has analytics consent."""
+        if site.consent_mode == "first_party":
+            return True
+        if site.consent_mode != "consent_required":
+            return False
+        return self.registry.consent.granted(site.org_id, request.query_params.get("vid", ""))
+
+    # -- POST /consent -------------------------------------------------------------------------
+    async def consent(self, request: Request) -> Response:
+        """POST /consent — ``{"site", "visitor_id", "granted"}`` from ``lodestone.consent()``:
+        appends an analytics consent record (source ``banner``), in force at once."""
+        body = await self._read(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            choice = msgspec.json.decode(body, type=ConsentChoice)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            return error(400, "bad_request", f"send {{\"site\", \"visitor_id\", \"granted\"}}: {exc}")
+        site = self.registry.site(choice.site)
+        if site is None:
+            return error(401, "unknown_site", "unknown or missing site key in 'site'")
+        headers = cors_headers(request, site)
+        if headers is None:
+            return error(403, "origin_not_allowed",
+                         f"origin {request.headers.get('origin')} is not allowed for this site")
+        if is_dnt(request):  # the snippet sends nothing under DNT / GPC; neither is kept
+            return _answer({"consent": "ignored", "reason": "dnt"}, headers)
+        ip = request.client.host if request.client else ""
+        wait = await self.limited(site.org_id, ip, 1)
+        if wait:
+            return error(429, "rate_limited", "too many requests",
+                         {**headers, "Retry-After": retry_after(wait)})
+        await asyncio.to_thread(record_visitor_consent, self.registry, site.org_id,
+                                choice.visitor_id, choice.granted)
+        return _answer({"consent": "granted" if choice.granted else "denied"}, headers)
+
+
+class ConsentChoice(msgspec.Struct, forbid_unknown_fields=True):
+    site: str
+    visitor_id: Annotated[str, msgspec.Meta(min_length=8, max_length=64,
+                                            pattern=r"^[A-Za-z0-9_.:-]+$")]
+    granted: bool
+
+
+def record_visitor_consent(registry: Registry, org_id: str, visitor_id: str,
+                           granted: bool) -> None:
+    """A visitor's own analytics choice as a consent record (blocking; in a thread)."""
+    with registry.sessions() as s:
+        record_consent(s, org_id, purpose=PURPOSE_ANALYTICS, granted=granted, source="banner",
+                       visitor_id=visitor_id)
+        s.commit()
+    registry.consent.note(org_id, visitor_id, granted)
 
 
 def _answer(payload: dict[str, object], headers: dict[str, str]) -> Response:

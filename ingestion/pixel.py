@@ -102,6 +102,8 @@ def pixel_block(f: dict[str, str], ctx: RequestFacts) -> Block | str:
     if "utm_" in url and not all(utm):  # a campaign link without utm fields of its own
         utm = utm_from_url(url, utm)
     visitor = g("visitor_id", "") if ctx.trust_visitor_ids else ""
+    if visitor and ctx.keep_only is not None and visitor not in ctx.keep_only:
+        visitor = ""  # no analytics consent in force: the cookieless id
     return Block(1, eid, (ctx.org_id, ctx.site_id, received, ctx.device, ctx.browser, ctx.os), (
         ts, event, visitor or ctx.cookieless_id(), g("session_id", ""), g("magnet_id", ""),
         g("experiment_id", ""), g("variant", ""), url, referrer, *utm,
@@ -150,7 +152,8 @@ async def answer(intake: Intake, scope: Scope) -> Answer:
     org_id, salts = site.org_id, intake.salts
     ctx = RequestFacts(site.org_id, site.site_id, now_ms(), browser, os_name, device,
                   h.get("country", "")[:2].upper(), 0, PAST_SKEW_MS_BROWSER,
-                  site.consent_mode != "cookieless", lambda: salts.visitor_id(org_id, ip, ua))
+                  site.consent_mode != "cookieless", lambda: salts.visitor_id(org_id, ip, ua),
+                  *intake.registry.visitor_filter(org_id, site.consent_mode, server_side=False))
     block = pixel_block(f, ctx)
     if isinstance(block, str):
         TALLY.reject("invalid")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,11 +26,13 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from ingestion.consent import ConsentState
 from kernel.metadata.enums import ExperimentStatus
 from kernel.metadata.models import ApiKey, Experiment, Organization, Site, User
 from kernel.metadata.revisions import fingerprint
 from kernel.metadata.tokens import split_api_key, verify_api_secret
 from kernel.permissions import key_rights
+from kernel.pii import POLICIES
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,8 @@ class Snapshot:
     keys: dict[str, KeyInfo] = field(default_factory=dict)
     org_sites: dict[str, str] = field(default_factory=dict)  # org_id -> first site_id
     experiments: dict[str, bytes] = field(default_factory=dict)  # org_id -> JSON list
+    pii: dict[str, str] = field(default_factory=dict)  # org_id -> its own PII policy
+    modes: dict[str, str] = field(default_factory=dict)  # org_id -> consent mode
     loaded_at: float = 0.0
     revision: tuple[int, int] = (-1, -1)  # kernel.metadata.revisions.fingerprint
 
@@ -96,12 +101,21 @@ class Registry:
         self._snap = Snapshot()
         self._lock = threading.Lock()
         self._missed = False
+        #: Analytics consent per visitor (``consent_required`` organizations read it).
+        self.consent = ConsentState(session_factory)
 
     def reload(self) -> Snapshot:
         snap = Snapshot(loaded_at=time.monotonic())
         with self.sessions() as s:
             snap.revision = fingerprint(s)  # first: a change racing the load reloads again
-            consent = dict(s.execute(sa.select(Organization.id, Organization.consent_mode)).all())
+            consent: dict[str, str] = {}
+            for org_id, mode, org_settings in s.execute(sa.select(
+                    Organization.id, Organization.consent_mode, Organization.settings)):
+                consent[org_id] = str(getattr(mode, "value", mode))
+                policy = (org_settings or {}).get("pii_policy")
+                if policy in POLICIES:  # else LODESTONE_PII_POLICY (kernel.pii.org_policy)
+                    snap.pii[org_id] = policy
+            snap.modes = consent
             for site in s.scalars(sa.select(Site)):
                 snap.sites[site.site_key] = SiteInfo(
                     site.id, site.org_id, tuple(site.allowed_origins or ()),
@@ -131,8 +145,12 @@ class Registry:
         return snap
 
     def refresh(self) -> bool:
-        """Reload if the metadata changed, the snapshot expired or a lookup missed
-        (blocking; call it in a thread, about once a second)."""
+        """Reload if the metadata changed, the snapshot expired or a lookup missed, and read
+        the newest consent records (blocking; call it in a thread, about once a second)."""
+        try:
+            self.consent.tail()
+        except Exception:  # metadata DB briefly away: keep the consent state we have
+            log.warning("consent records could not be read; serving the cached state")
         age = time.monotonic() - self._snap.loaded_at
         try:
             with self.sessions() as s:
@@ -185,6 +203,25 @@ class Registry:
 
     def default_site(self, org_id: str) -> str:
         return self._fresh().org_sites.get(org_id, "")
+
+    def consent_mode(self, org_id: str) -> str:
+        return self._snap.modes.get(org_id, "cookieless")
+
+    def visitor_filter(self, org_id: str, consent_mode: str, *, server_side: bool
+                       ) -> tuple[AbstractSet[str] | None, AbstractSet[str] | None]:
+        """(keep only these, drop these) client visitor ids, for an organization whose mode
+        requires consent; (None, None) keeps every one. Browsers: only ids with analytics
+        consent granted; servers (which send ids of their own, e.g. a user id): all but
+        withdrawn ones. Fetched once per batch; each event is one set membership test."""
+        if consent_mode != "consent_required":
+            return None, None
+        if server_side:
+            return None, self.consent.withdrawn_ids(org_id)
+        return self.consent.granted_ids(org_id), None
+
+    def pii_policy(self, org_id: str, default: str) -> str:
+        """The organization's PII policy (its privacy settings), else ``default``."""
+        return self._snap.pii.get(org_id, default)
 
     def experiments(self, org_id: str) -> bytes:
         """The organization's running and promoted experiments as a JSON list."""

@@ -18,7 +18,8 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,24 @@ class ShipStats:
     last_error: str = ""
     lag_seconds: float = 0.0
     last_batch_rows: int = 0
+
+
+@contextmanager
+def ship_lock(root: Path, slot: Path, blocking: bool = True) -> Iterator[bool]:
+    """``slot-K.ship``, held while a slot's segments are read, inserted and deleted; an
+    erasure holds it to rewrite a live slot's sealed segments (privacy/stores/spool.py), so
+    a batch never ships a copy read before the rewrite. Yields False when ``blocking`` is
+    off and someone else holds it."""
+    with open(root / f"{slot.name}.ship", "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _write_intent(path: Path, token: str, names: list[str]) -> None:
@@ -138,7 +157,12 @@ class Shipper:
         log.error("shipper: warehouse refused %s for good (%s); moved to %s", intent.stem, exc, target)
 
     def ship_slot(self, slot: Path) -> int:
-        """Replay unfinished batches of ``slot``, then ship its sealed segments in batches."""
+        """Replay unfinished batches of ``slot``, then ship its sealed segments in batches
+        (holding the slot's :func:`ship_lock`)."""
+        with ship_lock(self.root, slot):
+            return self._ship_slot(slot)
+
+    def _ship_slot(self, slot: Path) -> int:
         shipped = 0
         for intent in sorted(slot.glob("*.batch")):
             spec = json.loads(intent.read_text(encoding="utf-8"))

@@ -22,7 +22,7 @@ from pathlib import Path
 STATIC = Path(__file__).with_name("static")
 SOURCE = STATIC / "s.js"
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "tracking.md"
-VERSION = 1  # bump when the built snippet changes; published versions stay immutable
+VERSION = 2  # bump when the built snippet changes; published versions stay immutable
 MARKER = "/*@lsAssign*/"
 MAX_GZIP_BYTES = 2048
 SRI_BEGIN, SRI_END = "<!-- sri:begin -->", "<!-- sri:end -->"

@@ -80,8 +80,8 @@ class Settings(BaseSettings):
     pii_policy: str = Field(
         "redact", pattern=r"^(redact|refuse|off)$",
         description=("Personal data (emails, phones, cards, national ids, IPs) found in event "
-                     "props, form answers and AI prompts: redact, refuse or off; an "
-                     "organization's settings.pii_policy overrides it for forms and prompts."),
+                     "props, form answers and AI prompts: redact, refuse or off; the default for "
+                     "organizations without their own (PUT /v1/privacy/pii-policy)."),
     )
     redis_url: str = Field("", description="Optional redis:// URL for shared rate limits.")
     api_url: str = Field(

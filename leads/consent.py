@@ -21,8 +21,14 @@ from sqlalchemy.orm import Session
 from kernel.errors import ConflictError, DomainError, NotFoundError
 from kernel.metadata.audit import Actor, record
 from kernel.metadata.models import ConsentPurpose, ConsentRecord, ConsentText, Lead
+from kernel.metadata.signals import CommitSignal
 
 SOURCES = frozenset({"form", "banner", "api"})
+#: The purpose the collector and the landing pages read in ``consent_required`` mode.
+PURPOSE_ANALYTICS = "analytics"
+#: Fired after a commit that appended a consent record in this process (the collector's
+#: ``ingestion.consent.ConsentState`` reads the new ones at once).
+RECORDED = CommitSignal("consent records")
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,22}$")
 #: Seeded for every organization the first time its purposes are changed or recorded.
 DEFAULTS: tuple[dict[str, Any], ...] = (
@@ -183,6 +189,7 @@ def record_consent(session: Session, org_id: str, *, purpose: str, granted: bool
                         text_version=version, granted=granted, source=source, proof=proof)
     session.add(rec)
     session.flush()
+    RECORDED.mark(session)
     return rec
 
 

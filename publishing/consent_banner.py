@@ -11,8 +11,9 @@ snippet's before ``lodestone.consent(true)``. The banner asks; the choice is pos
 * decline: only ``ls_consent=denied`` (remembering the refusal, so the banner does not
   come back), and the page goes on as before the choice.
 
-The per-purpose consent records of leads are not kept here (``leads/``); this is only
-the tracking choice of one browser.
+The choice is also recorded as an ``analytics`` consent record (``leads/consent.py``) by
+the route; that record, not these cookies, decides whether the id is used
+(``app_api/routes/landing.py``, ``ingestion/consent.py``).
 """
 
 from __future__ import annotations

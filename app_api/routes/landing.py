@@ -70,14 +70,18 @@ def _visitor(request: Request, pub: Public, snap: LandingSnapshot) -> tuple[str,
     """(visitor id, whether to set the cookie), per the organization's consent mode.
 
     ``first_party``: the ``ls_vid`` cookie, created on the first visit. ``cookieless`` and
-    ``consent_required``: an ``ls_vid`` the snippet set after consent if there is one, else
-    the collector's cookieless id (a keyed daily hash of IP and user agent, the same one
-    the snippet gets) and no cookie is set.
+    ``consent_required``: an ``ls_vid`` set after consent if there is one, else the
+    collector's cookieless id (a keyed daily hash of IP and user agent, the same one the
+    snippet gets) and no cookie is set. In ``consent_required`` mode the ``ls_vid`` counts
+    only while its analytics consent record says granted (a withdrawal through the API
+    takes effect on the next page view; :func:`serve_landing` then drops the cookies).
     """
     vid = request.cookies.get(VISITOR_COOKIE, "")
-    if VISITOR_RE.match(vid):
+    mode = ConsentMode(snap.consent_mode)
+    if VISITOR_RE.match(vid) and (mode != ConsentMode.CONSENT_REQUIRED
+                                  or pub.analytics_consent(snap.org_id, vid) is True):
         return vid, False
-    if ConsentMode(snap.consent_mode) == ConsentMode.FIRST_PARTY:
+    if mode == ConsentMode.FIRST_PARTY:
         return uuid.uuid4().hex, True
     return pub.cookieless_visitor(snap.org_id), False
 
@@ -193,6 +197,15 @@ async def serve_landing(request: Request, pub: Public, snap: LandingSnapshot,
               "secure": request.url.scheme == "https"}
     if new_visitor:
         page.set_cookie(VISITOR_COOKIE, visitor, **cookie)  # type: ignore[arg-type]
+    stale = request.cookies.get(VISITOR_COOKIE)
+    if stale and stale != visitor and not new_visitor:  # consent withdrawn or not recorded
+        page.delete_cookie(VISITOR_COOKIE, path="/")
+        if request.cookies.get(CONSENT_COOKIE) == GRANTED:
+            # withdrawn: remember the refusal; never recorded: ask again
+            if pub.analytics_consent(snap.org_id, stale) is False:
+                page.set_cookie(CONSENT_COOKIE, DENIED, **cookie)  # type: ignore[arg-type]
+            else:
+                page.delete_cookie(CONSENT_COOKIE, path="/")
     if first_exposure and with_cookies:
         page.set_cookie(exposed_key, visitor, **cookie)  # type: ignore[arg-type]
     page.headers["Vary"] = "Cookie"
@@ -211,6 +224,9 @@ async def consent_choice(org_slug: str, magnet_slug: str, request: Request, pub:
         granted, visitor = read_choice(pub.settings.secret_key, snap.magnet_id, raw)
     except DomainError as exc:
         return _refusal(request, 400, exc)
+    if VISITOR_RE.match(visitor):  # the record is the truth the collector and pages read
+        await anyio.to_thread.run_sync(pub.record_analytics_consent, snap.org_id, visitor,
+                                       granted)
     response: Response = (JSONResponse({"consent": GRANTED if granted else DENIED})
                           if _wants_json(request) else
                           RedirectResponse(f"/m/{snap.org_slug}/{snap.magnet_slug}", 303))

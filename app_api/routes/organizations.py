@@ -9,6 +9,8 @@ from app_api.deps import Context, PermRead, PermTeam
 from app_api.schemas import In, JSONObject, Name, OrganizationOut, PathId
 from kernel.metadata.enums import ConsentMode
 from kernel.metadata.models import Organization
+from kernel.pii import POLICIES
+from privacy.pii_policy import PolicyError
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
 
@@ -44,5 +46,9 @@ def get_organization(org_id: PathId, ctx: PermRead) -> Organization:
 def update_organization(org_id: PathId, body: OrganizationPatch, ctx: PermTeam) -> Organization:
     """Rename your organization or change its consent mode and settings."""
     org = _own(ctx, org_id)
+    if body.settings is not None and "pii_policy" in body.settings and \
+            body.settings["pii_policy"] not in (*POLICIES, None):
+        raise PolicyError(f"settings.pii_policy must be one of {', '.join(POLICIES)}",
+                          [{"field": "settings.pii_policy"}])
     ctx.update(org, "organization", body.model_dump(exclude_unset=True, exclude_none=True))
     return org

@@ -12,8 +12,8 @@ from app_api.deps import PermExport, PermTeam
 from app_api.pagination import CursorQuery, LimitQuery, paginate
 from app_api.schemas import Date, Email, Id, In, LongText, Name, Out, Page, PathId
 from kernel.metadata.enums import LegalBasis
-from kernel.metadata.models import PrivacyRequest, RetentionPolicy
-from privacy import register, report, report_pdf, retention
+from kernel.metadata.models import Organization, PrivacyRequest, RetentionPolicy
+from privacy import pii_policy, register, report, report_pdf, retention
 from privacy import requests as service
 
 router = APIRouter(prefix="/v1/privacy", tags=["privacy"])
@@ -47,6 +47,18 @@ class RetentionOut(Out):
     raw_events_days: int | None
     unconfirmed_leads_days: int | None
     last_run: dict[str, Any] | None
+
+
+class PIIPolicyIn(In):
+    """null: follow the server's LODESTONE_PII_POLICY."""
+
+    policy: Literal["redact", "refuse", "off"] | None
+
+
+class PIIPolicyOut(Out):
+    policy: str | None
+    effective: str
+    default: str
 
 
 class FoundOut(Out):
@@ -266,3 +278,20 @@ def compliance_report_pdf(ctx: PermExport, start: StartQuery = None,
     name = f"compliance-report-{built['organization']['slug']}-{period['start']}-{period['end']}"
     return Response(report_pdf.pdf(built), media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
+
+
+@router.get("/pii-policy", response_model=PIIPolicyOut)
+def get_pii_policy(ctx: PermTeam) -> dict[str, Any]:
+    """What happens to personal data in event props, form answers and AI prompts."""
+    org = ctx.get(Organization, ctx.org_id, "organization")
+    return pii_policy.current(org, ctx.settings.pii_policy)
+
+
+@router.put("/pii-policy", response_model=PIIPolicyOut)
+def set_pii_policy(body: PIIPolicyIn, ctx: PermTeam) -> dict[str, Any]:
+    """Redact, refuse or pass personal data in free text (audited; collectors apply it
+    within about a second)."""
+    out = pii_policy.set_policy(ctx.db.session, ctx.org_id, ctx.actor, body.policy,
+                                ctx.settings.pii_policy)
+    ctx.db.commit()
+    return out

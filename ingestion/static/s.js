@@ -88,11 +88,11 @@
     if (!ready) ready = 1, clearTimeout(timer), scan();
   }
 
-  // The organization's config: consent mode, today's cookieless id, experiments.
+  // The organization's config: consent mode, today's cookieless id, experiments, and
+  // whether an id may be stored (s: first_party, or the stored id's consent in force).
   function conf(c) {
     (c.x || []).forEach(function (e) { X[e.k] = e; G[e.g] = e.k; });
-    vid = get("ls_vid") || "";
-    if (c.m == "cookieless") vid = "";
+    vid = c.s && get("ls_vid") || "";
     if (c.m == "first_party" && !vid) vid = id();
     set("ls_vid", vid);
     unit = vid || c.v || "";
@@ -119,12 +119,18 @@
     track: track,
     flush: flush,
     variant: pick,
-    consent: function (y) { set("ls_vid", vid = y ? vid || unit || id() : ""); }
+    // Recorded by the collector (an analytics consent record) before anything else.
+    consent: function (y) {
+      var v = vid || unit || id();
+      set("ls_vid", vid = y ? v : "");
+      off || fetch(api + "/consent", { method: "POST", keepalive: true,
+        body: JSON.stringify({ site: site, visitor_id: v, granted: !!y }) });
+    }
   };
   if (off) show();
   else {
     timer = setTimeout(show, +attr(S, "data-timeout") || 1000);
-    fetch(api + "/c.json?site=" + site).then(function (r) { return r.json(); }).then(conf, show);
+    fetch(api + "/c.json?site=" + site + "&vid=" + (get("ls_vid") || "")).then(function (r) { return r.json(); }).then(conf, show);
   }
   page();
   scan();

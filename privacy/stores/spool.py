@@ -3,8 +3,10 @@
 A slot no live collector holds (its ``slot-K.lock`` is free) is locked by the erasure, and
 each segment holding the person's events is rewritten without them (temporary file +
 rename, same name, so a shipper's pending batch intent still finds it). A slot a running
-collector owns is shipped within a second or two: the erasure waits until the segments that
-held the person have left the spool (they are then in the warehouse, whose step runs next).
+collector owns is rewritten the same way while its shipper is kept out (``slot-K.ship``,
+``ingestion.shipper.ship_lock``): its open segment first waits for the collector to seal
+it. So the person's acknowledged events never reach the warehouse, even when shipping was
+paused or failing while the erasure ran; anyone else's are all shipped afterwards.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingestion.frames import HEADER, read_table
+from ingestion.shipper import ship_lock
 from kernel.durable import fsync_dir
 from kernel.warehouse.base import WarehouseError
 from privacy.stores.warehouse import TEXT_COLUMNS
@@ -76,38 +79,72 @@ def _write_segment(path: Path, table: pa.Table) -> None:
 
 
 def erase(root: Path, subject: Subject, wait_s: float = 30.0) -> int:
-    """Remove the person's events from every slot; returns the events removed here."""
+    """Remove the person's events from every slot; returns the events removed."""
     if not root.is_dir() or not (subject.visitor_ids or subject.needles):
         return 0
     removed = 0
-    waiting: list[Path] = []  # segment paths without suffix (.open becomes .sealed)
+    live: list[Path] = []
     for slot in sorted(p for p in root.glob("slot-*") if p.is_dir()):
         with open(root / f"{slot.name}.lock", "a") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:  # a live collector: its shipper empties it shortly
-                waiting += [s.with_suffix("") for s in _segments_of(slot) if _holds(s, subject)]
+            except BlockingIOError:  # a live collector owns it
+                live.append(slot)
                 continue
             try:
                 for seg in _segments_of(slot):
-                    table = read_table([seg])
-                    if not table.num_rows:
-                        continue
-                    mask = _mask(table, subject)
-                    hits = pc.sum(mask).as_py() or 0
-                    if hits:
-                        _write_segment(seg, table.filter(pc.invert(mask)))
-                        removed += hits
+                    removed += _rewrite(seg, subject)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
     deadline = time.monotonic() + wait_s
-    while any(p.with_suffix(x).exists() for p in waiting for x in (".open", ".sealed")):
-        if time.monotonic() > deadline:
-            raise WarehouseError("the collector has not shipped the spooled events of this "
-                                 f"person within {wait_s:.0f} s; the erasure resumes",
-                                 transient=True)
-        time.sleep(0.2)
+    for slot in live:
+        removed += _erase_live(root, slot, subject, deadline)
     return removed
+
+
+def _rewrite(seg: Path, subject: Subject) -> int:
+    """Rewrite ``seg`` without the person's events; how many it held."""
+    table = read_table([seg])
+    if not table.num_rows:
+        return 0
+    mask = _mask(table, subject)
+    hits = int(pc.sum(mask).as_py() or 0)
+    if hits:
+        _write_segment(seg, table.filter(pc.invert(mask)))
+    return hits
+
+
+def _erase_live(root: Path, slot: Path, subject: Subject, deadline: float) -> int:
+    """A running collector's slot, whether or not it can ship now (warehouse down, paused):
+    its sealed segments are rewritten while its shipper is kept out (the slot's ship lock),
+    so what it ships afterwards holds nothing of the person; a segment still being written
+    (``.open``) is sealed by the collector within ``LODESTONE_SPOOL_SEAL_MS``, then rewritten.
+
+    Raises:
+        WarehouseError (transient): the ship lock or the seal did not come before the
+            deadline (the erasure resumes later).
+    """
+    removed = 0
+    while True:
+        waiting = False
+        with ship_lock(root, slot, blocking=False) as held:
+            if held:
+                for seg in _segments_of(slot):
+                    try:
+                        if seg.suffix == ".sealed":
+                            removed += _rewrite(seg, subject)
+                        elif _holds(seg, subject):
+                            waiting = True  # the writer appends to it: wait for its seal
+                    except FileNotFoundError:  # sealed or shipped meanwhile: look again
+                        waiting = True
+            else:
+                waiting = True
+        if not waiting:
+            return removed
+        if time.monotonic() > deadline:
+            raise WarehouseError("the collector did not let go of the spooled events of this "
+                                 "person in time; the erasure resumes", transient=True)
+        time.sleep(0.05)
 
 
 def _segments_of(slot: Path) -> list[Path]:

@@ -181,6 +181,8 @@ ROUTES: dict[tuple[str, str], tuple[str, Any]] = {
     ("DELETE", "/v1/privacy/processing-activities/{activity_id}"): (TEAM_MANAGE, None),
     ("GET", "/v1/privacy/compliance-report"): (DATA_EXPORT, None),
     ("GET", "/v1/privacy/compliance-report/pdf"): (DATA_EXPORT, None),
+    ("GET", "/v1/privacy/pii-policy"): (TEAM_MANAGE, None),
+    ("PUT", "/v1/privacy/pii-policy"): (TEAM_MANAGE, {"policy": "redact"}),
 }
 
 
