@@ -53,6 +53,7 @@ from kernel.metadata import (
     migrate,
 )
 from kernel.metadata.autogen import COMPARE_OPTIONS
+from kernel.metadata.enums import LegalBasis
 from kernel.metadata.models import (
     Artifact,
     BrandKitRecord,
@@ -66,7 +67,7 @@ from kernel.metadata.models import (
     MailMessage,
     MailSuppression,
 )
-from kernel.metadata.privacy_models import PrivacyRequest, RetentionPolicy
+from kernel.metadata.privacy_models import PrivacyRequest, ProcessingActivity, RetentionPolicy
 from tests.metadata_db import postgres_schema_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -317,7 +318,9 @@ def _populate(session: Session) -> dict[str, str]:
                                            document={"title": "SEO"}, job_id=job.id),
                      PrivacyRequest(org_id=org.id, kind="erase", subject={},
                                     subject_hash="0" * 64, requested_by="system", job_id=job.id),
-                     RetentionPolicy(org_id=org.id, raw_events_days=90)])
+                     RetentionPolicy(org_id=org.id, raw_events_days=90),
+                     ProcessingActivity(org_id=org.id, name="Lead capture", purpose="Send the guide",
+                                        legal_basis=LegalBasis.CONTRACT)])
     session.commit()
     return {"org": org.id, "user": user.id, "magnet": magnet.id, "experiment": experiment.id}
 
