@@ -193,8 +193,9 @@ def sidebar(viewer: Viewer) -> None:
             st.markdown(f"**{viewer.org_name}**")
         st.caption(f"{viewer.name} · {viewer.role}")
         with st.expander("Add organization"), st.form("add_org", clear_on_submit=True):
+            # keyed per organization on screen: the default follows a switch
             email = st.text_input("Email", value=viewer.name if viewer.kind == "user" else "",
-                                  key="add_org_email")
+                                  key=f"add_org_email_{viewer.org_id}")
             password = st.text_input("Password", type="password", key="add_org_password")
             slug = st.text_input("Organization slug", key="add_org_slug",
                                  help="Your account in that organization: its own password.")

@@ -199,13 +199,13 @@ def test_switching_organization_keeps_each_ones_numbers(world: World) -> None:
     at = run(as_user(world, world.a.owner_email), query={"magnet": magnet})
     leads = lambda: dict(metrics(at)[12:])["Leads"]  # noqa: E731
     assert leads() != want["acme"]  # filtered by A's magnet
-    at.text_input(key="add_org_email").input(world.b.owner_email)
+    at.text_input(key=f"add_org_email_{world.a.seeded.org_id}").input(world.b.owner_email)
     at.text_input(key="add_org_password").input("wrong password")
     at.text_input(key="add_org_slug").input("globex")
     at.button[[b.label for b in at.button].index("Sign in to it")].click().run()
     assert "email or password is wrong" in at.error[0].value
     assert "Acme Analytics" in texts(at)  # a failed sign-in changes nothing
-    at.text_input(key="add_org_email").input(world.b.owner_email)
+    at.text_input(key=f"add_org_email_{world.a.seeded.org_id}").input(world.b.owner_email)
     at.text_input(key="add_org_password").input(DEMO_PASSWORD)
     at.text_input(key="add_org_slug").input("globex")
     at.button[[b.label for b in at.button].index("Sign in to it")].click().run()
