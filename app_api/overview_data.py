@@ -15,14 +15,17 @@ under load), not the tail (pruned by ``received_at``: ~15 ms) nor chDB. Roll-ups
 when a run publishes, so the rolled-up part of each answer is kept per (organization, query,
 roll-up version) in :data:`CACHE`, and each call adds only what the tail changes, exactly:
 sums add, and a distinct count grows by the tail's visitors *not already in* the rolled-up
-set, found by looking only the tail's hashes up in it (``|R ∪ T| = |R| + |R' ∪ T| - |R'|``
-with ``R'`` the rolled-up hashes that are in the tail). With an empty tail that is one
-15 ms query; the first call after a run pays the full union once.
+set (``|R ∪ T| = |R| + |T \\ R|``), which is a binary search of the
+tail's few hashes in the cached sorted arrays. After a new run, a query cached at the
+previous watermark is answered from it plus the events received since *that* watermark
+while the new version is computed in a background thread; only a query never asked
+before pays the union (0.8-2.7 s at 10M events under load) in the request.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -34,6 +37,8 @@ from markupsafe import Markup
 from app_api import metrics as M
 from app_api.scoped_warehouse import ScopedWarehouse
 
+log = logging.getLogger(__name__)
+
 DAILY = "overview_daily"
 LANDING = "overview_landing_daily"
 CHANNELS = "overview_channels_daily"
@@ -43,34 +48,87 @@ DIMS = "day, magnet_id, device, country"
 
 
 class RollupCache:
-    """Answers over roll-ups, keyed by (organization, roll-up version, query): a new run is a
-    new version, so an entry is never stale. Bounded by bytes (the visitor-hash arrays: 8
-    bytes a visitor); least recently used entries go first."""
+    """Answers over roll-ups, keyed by (query, roll-up version): a new run is a new version,
+    so an entry is never stale. Bounded by bytes (the visitor-hash arrays: 8 bytes a
+    visitor); least recently used entries go first. :meth:`latest` finds a query's answer
+    at an older version while :meth:`refresh` computes the new one in the background."""
 
     def __init__(self, max_bytes: int = 256 * 2**20) -> None:
         self.max_bytes = max_bytes
-        self._data: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._data: OrderedDict[tuple[Hashable, Hashable], tuple[Any, int]] = OrderedDict()
+        self._newest: dict[Hashable, Hashable] = {}  # query -> its newest version stored
         self._bytes = 0
         self._lock = threading.Lock()
+        self._running: dict[tuple[Hashable, Hashable], threading.Thread] = {}
 
-    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+    def peek(self, query: Hashable, version: Hashable) -> Any:
         with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key][0]
-        value = compute()  # outside the lock: two first callers may both compute, same answer
+            hit = self._data.get((query, version))
+            if hit is None:
+                return None
+            self._data.move_to_end((query, version))
+            return hit[0]
+
+    def latest(self, query: Hashable) -> tuple[Hashable, Any] | None:
+        """(version, answer) of the newest version of ``query`` still held, if any."""
+        with self._lock:
+            version = self._newest.get(query)
+            hit = self._data.get((query, version))
+            return None if hit is None else (version, hit[0])
+
+    def put(self, query: Hashable, version: Hashable, value: Any) -> None:
         size = _nbytes(value)
         with self._lock:
-            if key not in self._data and size <= self.max_bytes:
-                self._data[key] = (value, size)
-                self._bytes += size
+            if (query, version) in self._data or size > self.max_bytes:
+                return
+            self._data[(query, version)] = (value, size)
+            self._newest[query] = version
+            self._bytes += size
             while self._bytes > self.max_bytes:
-                self._bytes -= self._data.popitem(last=False)[1][1]
-        return value
+                (q, v), (_value, freed) = self._data.popitem(last=False)
+                self._bytes -= freed
+                if self._newest.get(q) == v:
+                    del self._newest[q]
+
+    def get(self, query: Hashable, version: Hashable, compute: Callable[[], Any]) -> Any:
+        hit = self.peek(query, version)
+        if hit is None:  # computed outside the lock: two first callers may both compute
+            hit = compute()
+            self.put(query, version, hit)
+        return hit
+
+    def refresh(self, query: Hashable, version: Hashable, compute: Callable[[], Any]) -> None:
+        """Compute ``query`` at ``version`` in a background thread (once at a time)."""
+        def run() -> None:
+            try:
+                self.put(query, version, compute())
+            except Exception:  # the next call computes it in the foreground instead
+                log.warning("overview cache refresh failed", exc_info=True)
+            finally:
+                with self._lock:
+                    self._running.pop((query, version), None)
+
+        with self._lock:
+            if (query, version) in self._running:
+                return
+            thread = threading.Thread(target=run, name="overview-refresh", daemon=True)
+            self._running[(query, version)] = thread
+        thread.start()
+
+    def wait(self) -> None:
+        """Until every background refresh has finished (tests, benchmarks)."""
+        while True:
+            with self._lock:
+                threads = list(self._running.values())
+            if not threads:
+                return
+            for t in threads:
+                t.join()
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self._newest.clear()
             self._bytes = 0
 
 
@@ -130,10 +188,11 @@ class OverviewData:
     """Queries for one organization's Overview (``wh`` is already scoped to it)."""
 
     def __init__(self, wh: ScopedWarehouse, rollups: bool = True,
-                 cache: RollupCache | None = None) -> None:
+                 cache: RollupCache | None = None, background: bool = True) -> None:
         self.wh = wh
         self.rollups = rollups
         self.cache = CACHE if cache is None else cache
+        self.background = background  # after a run, answer from the previous version meanwhile
 
     def _has(self, model: str) -> bool:
         return self.rollups and self.wh.has_model(model)
@@ -152,17 +211,6 @@ class OverviewData:
                   "tail_hi": ms(day_start(last) + dt.timedelta(days=1)),
                   "tail_mark": mark, "rf": first, "rl": last}
         return params, {"tail": Markup(self.wh.model_sql(DAILY, variables(tail=True)))}
-
-    def daily_rows(self, first: dt.date, last: dt.date) -> tuple[str, dict[str, Any], dict[str, Any]]:
-        """SQL (template, parameters, variables) of rows ``day, magnet_id, device, country,
-        <metric states>`` covering the days [first, last]: rolled-up rows plus the tail."""
-        mark = self._mark()
-        params, v = self._tail(first, last, mark)
-        parts = [f"SELECT {DIMS}, {COLUMNS} FROM ({{{{ tail }}}}) AS t"]
-        if mark:
-            parts.insert(0, f"SELECT {DIMS}, {COLUMNS} "
-                            "FROM {{ ref('overview_daily') }} WHERE day >= {rf:Date} AND day <= {rl:Date}")
-        return " UNION ALL ".join(parts), params, v
 
     def _merged(self, key: str, windows: list[str], first: dt.date, last: dt.date, extra: str,
                 params: dict[str, Any]) -> dict[Any, list[dict[str, float]]]:
@@ -184,17 +232,31 @@ class OverviewData:
             (f"arraySort(groupUniqArrayArrayIf({m.name}, {w}))" if m.name in DISTINCT else f"sumIf({m.name}, {w})")
             + f" AS {m.name}__{i}" for i, w in enumerate(windows) for m in M.EVENT_METRICS)
 
-        def sets(rows: str, arrow: bool) -> dict[Any, list[dict[str, Any]]]:
+        def sets(rows: str, arrow: bool, tail_mark: int) -> dict[Any, list[dict[str, Any]]]:
             sql = f"SELECT {key} AS key, {states} FROM ({rows}) AS u WHERE 1{extra}{cond} GROUP BY key"
-            got = self.wh.query_columns(sql, p, tv) if arrow else self.wh.query(sql, p, tv)
+            q = {**p, "tail_mark": tail_mark}
+            got = self.wh.query_columns(sql, q, tv) if arrow else self.wh.query(sql, q, tv)
             return {r["key"]: [{m.name: r[f"{m.name}__{i}"] for m in M.EVENT_METRICS}
                                for i in range(len(windows))] for r in got}
 
-        rolled: dict[Any, list[dict[str, Any]]] = self.cache.get(
-            (self.wh.org_id, DAILY, mark, key, tuple(windows), first, last, extra, _freeze(params)),
-            lambda: _sorted_sets(sets(f"SELECT {DIMS}, {COLUMNS} FROM {{{{ ref('overview_daily') }}}} "
-                                      "WHERE day >= {rf:Date} AND day <= {rl:Date}", arrow=True)))
-        tail = sets(tail_rows, arrow=False)  # small: what arrived since the roll-up's watermark
+        def compute() -> dict[Any, list[dict[str, Any]]]:
+            return _sorted_sets(sets(f"SELECT {DIMS}, {COLUMNS} FROM {{{{ ref('overview_daily') }}}} "
+                                     "WHERE day >= {rf:Date} AND day <= {rl:Date}", True, mark))
+
+        query = (self.wh.org_id, DAILY, key, tuple(windows), first, last, extra, _freeze(params))
+        rolled: dict[Any, list[dict[str, Any]]] | None = self.cache.peek(query, mark)
+        since = mark
+        if rolled is None:
+            older = self.cache.latest(query) if self.background else None
+            if older is not None and isinstance(older[0], int) and older[0] < mark:
+                # A run since: answer from the previous version's sets plus every event
+                # received after *its* watermark (just as exact), compute the new one aside.
+                since, rolled = older[0], older[1]
+                self.cache.refresh(query, mark, compute)
+            else:
+                rolled = self.cache.get(query, mark, compute)
+        assert rolled is not None
+        tail = sets(tail_rows, False, since)  # small: what arrived since that watermark
         empty = np.empty(0, dtype=np.uint64)
         out: dict[Any, list[dict[str, float]]] = {}
         for k in {**rolled, **tail}:
@@ -279,5 +341,5 @@ class OverviewData:
             return source, run()
         version = self.wh.model_version(model)  # no tail: the roll-up's answer is the answer
         rows: list[dict[str, Any]] = self.cache.get(
-            (self.wh.org_id, model, version, key, extra, _freeze(p)), run)
+            (self.wh.org_id, model, key, extra, _freeze(p)), version, run)
         return source, rows
