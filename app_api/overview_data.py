@@ -47,6 +47,10 @@ DISTINCT = tuple(m.name for m in M.EVENT_METRICS if m.agg == "uniqExact")
 DIMS = "day, magnet_id, device, country"
 
 
+class RollupMoved(RuntimeError):
+    """The roll-up read was not the version expected (a run published in between)."""
+
+
 class RollupCache:
     """Answers over roll-ups, keyed by (query, roll-up version): a new run is a new version,
     so an entry is never stale. Bounded by bytes (the visitor-hash arrays: 8 bytes a
@@ -213,7 +217,7 @@ class OverviewData:
         return params, {"tail": Markup(self.wh.model_sql(DAILY, variables(tail=True)))}
 
     def _merged(self, key: str, windows: list[str], first: dt.date, last: dt.date, extra: str,
-                params: dict[str, Any]) -> dict[Any, list[dict[str, float]]]:
+                params: dict[str, Any], _retried: bool = False) -> dict[Any, list[dict[str, float]]]:
         """Every metric per group ``key`` (an SQL expression over the rows) and per window
         (SQL conditions on ``day``), over the days [first, last]: the cached rolled-up part
         plus what the tail adds (see the module's docstring)."""
@@ -221,7 +225,7 @@ class OverviewData:
         mark = self._mark()
         tp, tv = self._tail(first, last, mark)
         p = {**params, **tp}
-        tail_rows = f"SELECT {DIMS}, {COLUMNS} FROM ({{{{ tail }}}}) AS t"
+        tail_rows = f"SELECT {DIMS}, {COLUMNS}, watermark_ms FROM ({{{{ tail }}}}) AS t"
         if not mark:  # no roll-up: the same states over every raw event, merged in SQL
             merges = ", ".join(M.merge_list(w, f"__{i}") for i, w in enumerate(windows))
             got = self.wh.query(f"SELECT {key} AS key, {merges} FROM ({tail_rows}) AS u "
@@ -233,14 +237,18 @@ class OverviewData:
             + f" AS {m.name}__{i}" for i, w in enumerate(windows) for m in M.EVENT_METRICS)
 
         def sets(rows: str, arrow: bool, tail_mark: int) -> dict[Any, list[dict[str, Any]]]:
-            sql = f"SELECT {key} AS key, {states} FROM ({rows}) AS u WHERE 1{extra}{cond} GROUP BY key"
+            sql = (f"SELECT {key} AS key, {states}, max(watermark_ms) AS __mark FROM ({rows}) AS u "
+                   f"WHERE 1{extra}{cond} GROUP BY key")
             q = {**p, "tail_mark": tail_mark}
             got = self.wh.query_columns(sql, q, tv) if arrow else self.wh.query(sql, q, tv)
+            if arrow and any(r["__mark"] != mark for r in got):
+                raise RollupMoved(mark)  # a run published between reading its mark and its rows
             return {r["key"]: [{m.name: r[f"{m.name}__{i}"] for m in M.EVENT_METRICS}
                                for i in range(len(windows))] for r in got}
 
         def compute() -> dict[Any, list[dict[str, Any]]]:
-            return _sorted_sets(sets(f"SELECT {DIMS}, {COLUMNS} FROM {{{{ ref('overview_daily') }}}} "
+            return _sorted_sets(sets(f"SELECT {DIMS}, {COLUMNS}, watermark_ms "
+                                     "FROM {{ ref('overview_daily') }} "
                                      "WHERE day >= {rf:Date} AND day <= {rl:Date}", True, mark))
 
         query = (self.wh.org_id, DAILY, key, tuple(windows), first, last, extra, _freeze(params))
@@ -254,7 +262,12 @@ class OverviewData:
                 since, rolled = older[0], older[1]
                 self.cache.refresh(query, mark, compute)
             else:
-                rolled = self.cache.get(query, mark, compute)
+                try:
+                    rolled = self.cache.get(query, mark, compute)
+                except RollupMoved:
+                    if _retried:
+                        raise
+                    return self._merged(key, windows, first, last, extra, params, _retried=True)
         assert rolled is not None
         tail = sets(tail_rows, False, since)  # small: what arrived since that watermark
         empty = np.empty(0, dtype=np.uint64)
