@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -134,6 +135,20 @@ def document_permissions(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def _warm_up() -> None:
+    """Load, once and at low priority, what the first Studio visit would otherwise wait for:
+    the readability check's pronouncing dictionary (textstat's CMUdict: ~3-4 s of CPU on
+    first use, measured by benchmarks/dashboards.py as a 5 s first Studio page)."""
+    from app_api.auth.hashgate import _lower_priority
+    from content.quality.readability import grade
+
+    _lower_priority()
+    try:
+        grade("Warm the syllable dictionary up before anyone waits for it.")
+    except Exception:  # a warm-up must never take the API down; the first check pays instead
+        logging.getLogger(__name__).warning("warm-up failed", exc_info=True)
+
+
 def create_app(settings: Settings | None = None, *, with_collector: bool = True,
                webhook_worker: bool | None = None, job_worker: bool | None = None) -> FastAPI:
     """Build the ASGI app. The collector's spool and shipper start with the app.
@@ -168,6 +183,8 @@ def create_app(settings: Settings | None = None, *, with_collector: bool = True,
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.env != "test":  # tests start many servers: they would pay it each time
+            threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
         if with_collector:
             await collector.start()
         if worker is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from kernel.warehouse.base import Warehouse
 from kernel.warehouse.templating import model_text, render
@@ -54,6 +55,23 @@ class ScopedWarehouse:
                                            parameters=self._params(parameters))
         return [dict(zip(res.column_names, row, strict=True)) for row in res.result_rows]
 
+    def query_columns(self, template: str, parameters: dict[str, Any] | None = None,
+                      variables: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Like :meth:`query`, through Arrow: arrays arrive as numpy arrays (fast for
+        millions of elements), other values as Python ones."""
+        table = self._warehouse.client.query_arrow(self.sql(template, variables),
+                                                   parameters=self._params(parameters))
+        cols: dict[str, list[Any]] = {}
+        for name, col in zip(table.column_names, table.columns, strict=True):
+            chunk = col.combine_chunks()
+            if pa.types.is_list(chunk.type) or pa.types.is_large_list(chunk.type):
+                offsets = chunk.offsets.to_numpy()
+                values = chunk.values.to_numpy(zero_copy_only=False)
+                cols[name] = [values[offsets[i]:offsets[i + 1]] for i in range(len(chunk))]
+            else:
+                cols[name] = chunk.to_pylist()
+        return [dict(zip(cols, row, strict=True)) for row in zip(*cols.values(), strict=True)]
+
     def query_polars(self, template: str, parameters: dict[str, Any] | None = None) -> pl.DataFrame:
         table = self._warehouse.client.query_arrow(self.sql(template), parameters=self._params(parameters))
         frame = pl.from_arrow(table)
@@ -62,6 +80,10 @@ class ScopedWarehouse:
 
     def has_model(self, name: str) -> bool:
         return self._warehouse.has_model(name)
+
+    def model_version(self, name: str) -> float:
+        """When model ``name`` was last written (changes with every run; 0 if never)."""
+        return self._warehouse.models_written_at().get(name, 0.0)
 
     def columns(self, model: str) -> list[str]:
         """Column names of the SQL model ``model`` (its schema; no rows are read)."""

@@ -185,6 +185,46 @@ def test_org_b_never_sees_org_a(world: World) -> None:
         assert world.a.seeded.magnets[0].experiment_key not in texts(other)
 
 
+def test_switching_organization_keeps_each_ones_numbers(world: World) -> None:
+    """One tab signed in to A, then "Add organization" B with B's own password: the selector
+    switches between them with no sign-in, each shows only its own numbers (cache included),
+    A's filters do not follow into B, and signing out of one leaves the other."""
+    today = dt.datetime.now(dt.UTC).date()
+    span = {"start": str(today - dt.timedelta(days=29)), "end": str(today)}
+    want = {o.seeded.slug: F.count(world.get("/v1/overview/summary", world.token(o.owner_email),
+                                             **span)["windows"]["period"]["metrics"]["leads"])  # type: ignore[index]
+            for o in (world.a, world.b)}
+    assert want["acme"] != want["globex"]
+    magnet = world.a.seeded.magnets[0].magnet_id
+    at = run(as_user(world, world.a.owner_email), query={"magnet": magnet})
+    leads = lambda: dict(metrics(at)[12:])["Leads"]  # noqa: E731
+    assert leads() != want["acme"]  # filtered by A's magnet
+    at.text_input(key=f"add_org_email_{world.a.seeded.org_id}").input(world.b.owner_email)
+    at.text_input(key="add_org_password").input("wrong password")
+    at.text_input(key="add_org_slug").input("globex")
+    at.button[[b.label for b in at.button].index("Sign in to it")].click().run()
+    assert "email or password is wrong" in at.error[0].value
+    assert "Acme Analytics" in texts(at)  # a failed sign-in changes nothing
+    at.text_input(key=f"add_org_email_{world.a.seeded.org_id}").input(world.b.owner_email)
+    at.text_input(key="add_org_password").input(DEMO_PASSWORD)
+    at.text_input(key="add_org_slug").input("globex")
+    at.button[[b.label for b in at.button].index("Sign in to it")].click().run()
+    assert not at.exception
+    assert leads() == want["globex"] and "magnet" not in at.query_params  # A's filter dropped
+    assert at.selectbox(key="org_switch").value == world.b.seeded.org_id
+    page = texts(at)
+    assert "Acme" not in page and all(m.magnet_id not in page for m in world.a.seeded.magnets)
+    at.selectbox(key="org_switch").select(world.a.seeded.org_id).run()  # instant: no password
+    assert leads() == want["acme"] and "Globex" not in texts(at)
+    at.selectbox(key="org_switch").select(world.b.seeded.org_id).run()
+    assert leads() == want["globex"]
+    at.button(key="sign_out").click().run()  # out of globex: acme is left
+    assert at.title[0].value == "Overview" and leads() == want["acme"]
+    assert "Acme Analytics" in texts(at)  # the only one left: named, no selector
+    at.button(key="sign_out").click().run()
+    assert at.title[0].value == "Sign in to Lodestone"
+
+
 def test_promote_click_changes_status_and_writes_an_audit_row(world: World) -> None:
     token = world.token(world.b.owner_email)
     exp = next(e for e in world.get("/v1/experiments", token)["data"]  # type: ignore[union-attr]
