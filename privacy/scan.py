@@ -12,11 +12,13 @@ from __future__ import annotations
 import email
 import gzip
 import io
+import os
 import re
 import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,8 @@ CH_BLOCK = struct.Struct("<16sBII")  # checksum, method, compressed size (with h
 CH_CODECS = {0x82: "lz4_raw", 0x90: "zstd"}
 PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
 MAX_DEPTH = 3
+#: Files read and decoded at once (bounded by the cores; each holds one file in memory).
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ def content_hits(data: bytes, needles: list[bytes], depth: int = 0) -> list[str]
 def _decoded(data: bytes) -> Iterator[tuple[str, bytes | pa.Table | None]]:
     if data[:4] == b"PAR1" and data[-4:] == b"PAR1":
         try:
-            yield "parquet", pq.read_table(io.BytesIO(data))
+            yield "parquet", _read_parquet(data)
         except (pa.ArrowException, OSError):
             pass
     if data[:2] == b"\x1f\x8b":
@@ -102,6 +106,15 @@ def _decoded(data: bytes) -> Iterator[tuple[str, bytes | pa.Table | None]]:
         yield "clickhouse-block", blocks
 
 
+def _read_parquet(data: bytes) -> pa.Table:
+    """Every column of a Parquet file, its text columns dictionary-encoded: each distinct
+    value (every value of the dictionary pages, used or not) is searched once."""
+    schema = pq.read_schema(io.BytesIO(data))
+    texts = [f.name for f in schema if pa.types.is_string(f.type) or
+             pa.types.is_large_string(f.type)]
+    return pq.read_table(io.BytesIO(data), read_dictionary=texts, use_threads=False)
+
+
 def _clickhouse_blocks(data: bytes) -> bytes | None:
     """The decompressed content of a ClickHouse compressed file, or None if it is not one."""
     out = []
@@ -128,30 +141,33 @@ def _clickhouse_blocks(data: bytes) -> bytes | None:
 
 
 def _table_hit(table: pa.Table, needles: list[bytes]) -> bool:
+    texts = [n.decode(errors="ignore") for n in needles]
     for col in table.columns:
-        if pa.types.is_dictionary(col.type):
-            col = col.cast(col.type.value_type)
-        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-            continue
-        lowered = pc.utf8_lower(col)
-        for n in needles:
-            if pc.any(pc.match_substring(lowered, n.decode(errors="ignore"))).as_py():
+        for chunk in col.chunks:
+            values = chunk.dictionary if pa.types.is_dictionary(chunk.type) else chunk
+            if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+                continue
+            lowered = pc.utf8_lower(values)
+            if any(pc.any(pc.match_substring(lowered, n)).as_py() for n in texts):
                 return True
     return False
 
 
 def scan_files(root: Path, needles: list[str]) -> list[Hit]:
-    """Every file under ``root`` that contains a needle, in any of the forms above."""
+    """Every file under ``root`` that contains a needle, in any of the forms above (files
+    are read and decoded a few at a time: Arrow decodes outside the GIL)."""
     forms = variants(needles)
-    hits = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink()):
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+    def one(path: Path) -> list[Hit]:
         try:
             data = path.read_bytes()
         except OSError:
-            continue
-        for how in content_hits(data, forms):
-            hits.append(Hit(str(path.relative_to(root)), how))
-    return hits
+            return []
+        return [Hit(str(path.relative_to(root)), how) for how in content_hits(data, forms)]
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return [hit for hits in pool.map(one, paths) for hit in hits]
 
 
 def scan_database(engine: sa.Engine, needles: list[str]) -> list[Hit]:

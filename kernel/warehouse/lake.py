@@ -32,17 +32,36 @@ LOCK = "_manifest.lock"
 GRACE_SECONDS = 600.0
 
 
+#: How the lake writes Parquet (appends, models, erasure rewrites): one codec, one row group size.
+COMPRESSION = "zstd"
+ROW_GROUP_ROWS = 256_000
+
+
+@contextmanager
+def parquet_writer_atomic(path: Path, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
+    """A ``ParquetWriter`` (the lake's settings) on a temporary file that becomes ``path``
+    (fsync, rename, fsync of the directory) only when the block ends without an error; write
+    row groups with ``writer.write_table(t, row_group_size=ROW_GROUP_ROWS)``."""
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
+    try:
+        with pq.ParquetWriter(tmp, schema, compression=COMPRESSION) as writer:
+            yield writer
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     """Write ``table`` to ``path`` via a temporary file, fsync and rename."""
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    pq.write_table(table, tmp, compression="zstd", row_group_size=256_000)
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+    with parquet_writer_atomic(path, table.schema) as writer:
+        writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import os
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ import pyarrow.parquet as pq
 
 from kernel.durable import fsync_dir
 from kernel.warehouse.base import Warehouse, WarehouseError
-from kernel.warehouse.lake import LakeFile, LakeTable, write_parquet_atomic
+from kernel.warehouse.lake import ROW_GROUP_ROWS, LakeFile, LakeTable, parquet_writer_atomic
 from privacy.subject import Subject
 
 TEXT_COLUMNS = ("props", "url", "referrer", "utm_source", "utm_medium", "utm_campaign",
@@ -53,16 +54,38 @@ def condition(subject: Subject, columns: tuple[str, ...] = TEXT_COLUMNS,
                    "__org": subject.org_id}
 
 
+def _per_value(col: pa.ChunkedArray | pa.Array,
+               fn: Callable[[pa.Array], pa.Array]) -> pa.ChunkedArray | pa.Array:
+    """``fn(col)`` (a boolean per row); on a dictionary-encoded column ``fn`` runs once per
+    distinct value and the result is taken by the indices (the lake's columns are read so)."""
+    if isinstance(col, pa.ChunkedArray):
+        if not pa.types.is_dictionary(col.type):
+            return fn(col)
+        return pa.chunked_array([_per_value(c, fn) for c in col.chunks], pa.bool_())
+    if pa.types.is_dictionary(col.type):
+        return pc.take(fn(col.dictionary), col.indices)
+    return fn(col)
+
+
 def mask(table: pa.Table, subject: Subject, texts: tuple[str, ...] = TEXT_COLUMNS) -> pa.Array:
-    """The rows of ``table`` (Arrow) that are the subject's, by the same rule as the SQL."""
+    """The rows of ``table`` (Arrow) that are the subject's, by the same rule as the SQL.
+    Columns may be dictionary-encoded: each distinct value is then tested once."""
     names = set(table.column_names)
-    m = pc.is_in(table["visitor_id"], value_set=pa.array(list(subject.visitor_ids), pa.string()))
-    for col in (c for c in texts if c in names):
-        lowered = pc.utf8_lower(table[col])  # ignore_case would run a regex: slower
-        for needle in subject.needles:
-            m = pc.or_(m, pc.match_substring(lowered, needle.lower()))
+    vids = pa.array(list(subject.visitor_ids), pa.string())
+    needles = [n.lower() for n in subject.needles]
+
+    def mentions(values: pa.Array) -> pa.Array:
+        lowered = pc.utf8_lower(values)  # ignore_case would run a regex: slower
+        hit = pc.match_substring(lowered, needles[0])
+        for needle in needles[1:]:
+            hit = pc.or_(hit, pc.match_substring(lowered, needle))
+        return hit
+
+    m = _per_value(table["visitor_id"], lambda v: pc.is_in(v, value_set=vids))
+    for col in (c for c in texts if c in names and needles):
+        m = pc.or_(m, _per_value(table[col], mentions))
     if "org_id" in names:
-        m = pc.and_(m, pc.equal(table["org_id"], subject.org_id))
+        m = pc.and_(m, _per_value(table["org_id"], lambda v: pc.equal(v, subject.org_id)))
     return pc.fill_null(m, False)
 
 
@@ -109,51 +132,105 @@ def _lake_tables(wh: Any) -> list[tuple[str, LakeTable, bool]]:
     return out
 
 
-def _scan_files(table: LakeTable, subject: Subject, texts: tuple[str, ...],
-                keep: tuple[str, ...] = (), names: list[str] | None = None,
-                ) -> list[tuple[str, pa.Array, pa.Table]]:
-    """(file, row mask, matching rows of ``keep``) per file with a match; reads only the
-    columns the rule needs, two files at a time (Arrow decodes outside the GIL)."""
-    files = names if names is not None else [f.name for f in table.files()]
+#: Files scanned and rewritten at once: Arrow decodes, filters and encodes outside the GIL.
+WORKERS = max(1, min(8, os.cpu_count() or 1))
 
-    def one(name: str) -> tuple[str, pa.Array, pa.Table] | None:
-        path = table.dir / name
-        if not path.exists():
-            return None
-        schema = pq.read_schema(path)
-        cols = [c for c in ("org_id", "visitor_id", *texts) if c in schema.names]
-        t = pq.read_table(path, columns=cols)
-        m = mask(t, subject, texts)
-        if not pc.any(m).as_py():
-            return None
-        return name, m, t.filter(m).select([c for c in keep if c in cols])
+Masks = list[pa.ChunkedArray | None]
 
-    with ThreadPoolExecutor(2) as pool:
-        return [r for r in pool.map(one, files) if r is not None]
+
+def _file_masks(path: Path, subject: Subject, texts: tuple[str, ...]) -> Masks | None:
+    """Per row group of the file, the subject's rows (None: the group has none); None when
+    the file has none of them or is gone. Reads only the columns the rule needs, dictionary-
+    encoded, so a text is tested once per distinct value of a row group, not once per row."""
+    try:
+        plain = pq.ParquetFile(path)
+    except FileNotFoundError:
+        return None
+    schema = plain.schema_arrow
+    cols = [c for c in ("org_id", "visitor_id", *texts) if c in schema.names]
+    strings = [c for c in cols if pa.types.is_string(schema.field(c).type)]
+    pf = pq.ParquetFile(path, metadata=plain.metadata, read_dictionary=strings)
+    masks: Masks = []
+    for i in range(pf.metadata.num_row_groups):
+        m = mask(pf.read_row_group(i, columns=cols, use_threads=False), subject, texts)
+        masks.append(m if pc.any(m).as_py() else None)
+    return masks if any(m is not None for m in masks) else None
+
+
+def _rewrite(table: LakeTable, old: LakeFile, masks: Masks) -> tuple[LakeFile | None, int]:
+    """Write the file ``old`` again without the masked rows, row group by row group, with
+    the lake's settings (temporary file, fsync, rename); (new file or None, rows removed)."""
+    src = pq.ParquetFile(table.dir / old.name)
+    removed = sum(pc.sum(m).as_py() or 0 for m in masks if m is not None)
+    if removed >= src.metadata.num_rows:
+        return None, removed
+    new = f"erased-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
+    with parquet_writer_atomic(table.dir / new, src.schema_arrow) as writer:
+        for i, m in enumerate(masks):
+            group = src.read_row_group(i, use_threads=False)
+            if m is not None:
+                group = group.filter(pc.invert(m))
+            if group.num_rows:
+                writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
+    return LakeFile(new, src.metadata.num_rows - removed, old.partition), removed
+
+
+def _erase_table(table: LakeTable, subject: Subject, texts: tuple[str, ...],
+                 pool: ThreadPoolExecutor) -> int:
+    """Rewrite every file of ``table`` holding the subject's rows without them; the new files
+    replace the old ones in the manifest in one atomic swap and the old ones are deleted."""
+
+    def one(f: LakeFile) -> tuple[LakeFile, LakeFile | None, int] | None:
+        masks = _file_masks(table.dir / f.name, subject, texts)
+        if masks is None:
+            return None
+        try:
+            new, n = _rewrite(table, f, masks)
+        except FileNotFoundError:  # a compaction replaced it meanwhile: the next pass
+            return None
+        return f, new, n
+
+    removed = 0
+    seen: set[str] = set()
+    while True:  # a second pass only if a compaction or an append changed the files meanwhile
+        files = [f for f in table.files() if f.name not in seen]
+        if not files:
+            break
+        seen |= {f.name for f in files}
+        done = [r for r in pool.map(one, files) if r is not None]
+        if not done:
+            continue
+        news = [new for _old, new, _n in done if new is not None]
+        seen |= {f.name for f in news}
+        try:
+            table.swap([old.name for old, _new, _n in done], news)
+            removed += sum(n for _old, _new, n in done)
+        except RuntimeError:  # a file left the manifest (compacted): swap the others alone
+            for old, new, n in done:
+                try:
+                    table.swap([old.name], [new] if new else [])
+                    removed += n
+                except RuntimeError:
+                    if new:
+                        (table.dir / new.name).unlink(missing_ok=True)
+        table.purge([old.name for old, _new, _n in done])
+    # Files replaced in the manifest but still on disk (a crash after a swap and before the
+    # purge, or a compaction's grace period): delete those holding the person now.
+    retired = table.retired()
+    stale = [name for name, masks in zip(
+        retired, pool.map(lambda n: _file_masks(table.dir / n, subject, texts), retired),
+        strict=True) if masks is not None]
+    table.purge(stale)
+    return removed
 
 
 def _erase_lake(wh: Any, subject: Subject) -> dict[str, int]:
     removed: dict[str, int] = {}
-    for name, table, is_events in _lake_tables(wh):
-        texts = TEXT_COLUMNS if is_events else ()
-        files = {f.name: f for f in table.files()}
-        n = 0
-        for fname, m, _rows in _scan_files(table, subject, texts):
-            old = files[fname]
-            kept = pq.read_table(table.dir / fname).filter(pc.invert(m))
-            new = f"erased-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
-            if kept.num_rows:
-                write_parquet_atomic(kept, table.dir / new)  # temp file, fsync, rename
-            table.swap([fname], [LakeFile(new, kept.num_rows, old.partition)]
-                       if kept.num_rows else [])
-            table.purge([fname])
-            n += old.rows - kept.num_rows
-        # A crash after a swap and before the purge leaves the old file retired: purge the
-        # retired files that still hold the person (an idempotent resume).
-        stale = _scan_files(table, subject, texts, names=table.retired())
-        table.purge([fname for fname, _m, _r in stale])
-        if n:
-            removed[name] = n
+    with ThreadPoolExecutor(WORKERS) as pool:
+        for name, table, is_events in _lake_tables(wh):
+            n = _erase_table(table, subject, TEXT_COLUMNS if is_events else (), pool)
+            if n:
+                removed[name] = n
     return removed
 
 
