@@ -109,10 +109,11 @@ def _decoded(data: bytes) -> Iterator[tuple[str, bytes | pa.Table | None]]:
 def _read_parquet(data: bytes) -> pa.Table:
     """Every column of a Parquet file, its text columns dictionary-encoded: each distinct
     value (every value of the dictionary pages, used or not) is searched once."""
-    schema = pq.read_schema(io.BytesIO(data))
+    buf = pa.py_buffer(data)  # read by Arrow without the GIL (a BytesIO would take it)
+    schema = pq.read_schema(pa.BufferReader(buf))
     texts = [f.name for f in schema if pa.types.is_string(f.type) or
              pa.types.is_large_string(f.type)]
-    return pq.read_table(io.BytesIO(data), read_dictionary=texts, use_threads=False)
+    return pq.read_table(pa.BufferReader(buf), read_dictionary=texts, use_threads=False)
 
 
 def _clickhouse_blocks(data: bytes) -> bytes | None:

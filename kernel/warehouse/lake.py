@@ -38,14 +38,23 @@ ROW_GROUP_ROWS = 256_000
 
 
 @contextmanager
-def parquet_writer_atomic(path: Path, schema: pa.Schema) -> Iterator[pq.ParquetWriter]:
+def parquet_writer_atomic(path: Path, schema: pa.Schema,
+                          key_value: dict[bytes, bytes] | None = None,
+                          ) -> Iterator[pq.ParquetWriter]:
     """A ``ParquetWriter`` (the lake's settings) on a temporary file that becomes ``path``
     (fsync, rename, fsync of the directory) only when the block ends without an error; write
-    row groups with ``writer.write_table(t, row_group_size=ROW_GROUP_ROWS)``."""
+    row groups with ``writer.write_table(t, row_group_size=ROW_GROUP_ROWS)``.
+
+    ``key_value``: the file's key-value metadata exactly (another file's, with its
+    ``ARROW:schema``), instead of the Arrow schema of ``schema``: a rewrite may then pass
+    string columns dictionary-encoded and they read back as the strings they were."""
     tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
     try:
-        with pq.ParquetWriter(tmp, schema, compression=COMPRESSION) as writer:
+        with pq.ParquetWriter(tmp, schema, compression=COMPRESSION,
+                              store_schema=key_value is None) as writer:
             yield writer
+            if key_value:
+                writer.add_key_value_metadata(key_value)
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)
