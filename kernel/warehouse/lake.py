@@ -40,6 +40,7 @@ ROW_GROUP_ROWS = 256_000
 @contextmanager
 def parquet_writer_atomic(path: Path, schema: pa.Schema,
                           key_value: dict[bytes, bytes] | None = None,
+                          use_dictionary: bool | list[str] = True,
                           ) -> Iterator[pq.ParquetWriter]:
     """A ``ParquetWriter`` (the lake's settings) on a temporary file that becomes ``path``
     (fsync, rename, fsync of the directory) only when the block ends without an error; write
@@ -47,10 +48,11 @@ def parquet_writer_atomic(path: Path, schema: pa.Schema,
 
     ``key_value``: the file's key-value metadata exactly (another file's, with its
     ``ARROW:schema``), instead of the Arrow schema of ``schema``: a rewrite may then pass
-    string columns dictionary-encoded and they read back as the strings they were."""
+    string columns dictionary-encoded and they read back as the strings they were.
+    ``use_dictionary``: the columns to dictionary-encode (all by default)."""
     tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
     try:
-        with pq.ParquetWriter(tmp, schema, compression=COMPRESSION,
+        with pq.ParquetWriter(tmp, schema, compression=COMPRESSION, use_dictionary=use_dictionary,
                               store_schema=key_value is None) as writer:
             yield writer
             if key_value:
