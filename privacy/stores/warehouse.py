@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -185,9 +186,19 @@ def _compact(col: pa.ChunkedArray) -> pa.ChunkedArray:
     writer writes a dictionary page as it is, so a removed row's value would stay in it."""
     chunks = []
     for c in col.chunks:
-        used = pc.drop_null(pc.unique(c.indices))
-        chunks.append(pa.DictionaryArray.from_arrays(pc.index_in(c.indices, value_set=used),
-                                                     c.dictionary.take(used)))
+        if c.null_count:
+            used = pc.drop_null(pc.unique(c.indices))
+            chunks.append(pa.DictionaryArray.from_arrays(
+                pc.index_in(c.indices, value_set=used), c.dictionary.take(used)))
+            continue
+        idx = c.indices.to_numpy()
+        hit = np.bincount(idx, minlength=len(c.dictionary)) > 0  # a count, not a hash
+        if hit.all():
+            chunks.append(c)
+            continue
+        renumber = (np.cumsum(hit) - 1).astype(idx.dtype)
+        chunks.append(pa.DictionaryArray.from_arrays(pa.array(renumber[idx]),
+                                                     c.dictionary.filter(pa.array(hit))))
     return pa.chunked_array(chunks, col.type)
 
 
