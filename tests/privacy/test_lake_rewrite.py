@@ -6,6 +6,7 @@ dictionary page that no row uses (it searches the dictionaries, not only the row
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,35 @@ def test_byte_scan_finds_an_unused_dictionary_value(tmp_path: Path) -> None:
     assert pa.compute.unique(pq.read_table(tmp_path / "t.parquet")["c"]).to_pylist() == [
         "a", "b"]  # no row has it: only the dictionary page does
     assert "parquet" in {h.how for h in scan.scan_files(tmp_path, [EMAIL])}
+
+
+def test_a_compaction_during_the_erasure_is_erased_by_a_second_pass(tmp_path: Path) -> None:
+    wh = LakeWarehouse(tmp_path / "lake")
+    events = _events(300)
+    for k in range(3):
+        wh.events.append(events.slice(k * 100, 100), name=f"seg-{k}")
+
+    class CompactingPool(ThreadPoolExecutor):
+        """Runs a real compaction after the first pass rewrote the files, before its swap."""
+
+        compacted = 0
+
+        def map(self, fn, *iterables, **kwargs):  # type: ignore[no-untyped-def]
+            results = list(super().map(fn, *iterables, **kwargs))
+            if not self.compacted:
+                self.compacted = wh.compact(min_files=2)["merged_files"]
+            return iter(results)
+
+    subject = Subject(ORG, EMAIL, (), (VISITOR,))
+    with CompactingPool(2) as pool:
+        assert warehouse._erase_table(wh.events, subject, warehouse.TEXT_COLUMNS, pool) == 3
+        assert pool.compacted == 3
+    (f,) = wh.events.files()  # the second pass rewrote the compacted file
+    assert f.name.startswith("erased-") and f.rows == 297 and wh.count_events() == 297
+    # The files that held the person are deleted; seg-0 (none of them) waits out its grace.
+    assert wh.events.retired() == ["seg-0.parquet"]
+    assert not (wh.events.dir / "seg-1.parquet").exists()
+    wh.events.collect_garbage(grace_seconds=0)
+    assert sorted(p.name for p in wh.events.dir.glob("*.parquet")) == [f.name]
+    assert scan.scan_files(tmp_path, [EMAIL, VISITOR]) == []
+    wh.close()
