@@ -124,10 +124,11 @@ def main(events: int = 10_000_000) -> int:
               f"{load1:.1f} after the scan (wall time stretches with load; the ratio less)")
         print(f"anchor: full read of the lake            {anchor:6.1f} s (cpu {anchor_cpu:5.1f} s)")
         print(f"erasure of one person ({removed} events)   {took:6.1f} s (cpu {took_cpu:5.1f} s)"
-              f"  {took / anchor:.2f} x the full read; target <= 60 s: "
+              f"  {took / anchor:.2f} x the full read (cpu {took_cpu / anchor_cpu:.2f} x); "
+              "target <= 60 s: "
               f"{'met' if took <= 60 else 'NOT met'}")
         print(f"verification: byte scan of the lake      {scanned:6.1f} s (cpu {scanned_cpu:5.1f} s)"
-              f"  {scanned / anchor:.2f} x, hits: {len(hits)}")
+              f"  {scanned / anchor:.2f} x (cpu {scanned_cpu / anchor_cpu:.2f} x), hits: {len(hits)}")
         print(f"events left {left:,} (of {events:,}); steps {steps}")
         ok = took <= 60 and not hits and left == events - removed
         return 0 if ok else 1

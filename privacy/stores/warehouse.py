@@ -82,9 +82,14 @@ def mask(table: pa.Table, subject: Subject, texts: tuple[str, ...] = TEXT_COLUMN
             hit = pc.or_(hit, pc.match_substring(lowered, needle))
         return hit
 
-    m = _per_value(table["visitor_id"], lambda v: pc.is_in(v, value_set=vids))
-    for col in (c for c in texts if c in names and needles):
-        m = pc.or_(m, _per_value(table[col], mentions))
+    parts = [_per_value(table["visitor_id"], lambda v: pc.is_in(v, value_set=vids))
+             ] if subject.visitor_ids else []
+    parts += [_per_value(table[c], mentions) for c in texts if c in names and needles]
+    if not parts:
+        return pa.array(np.zeros(table.num_rows, dtype=bool))
+    m = parts[0]
+    for part in parts[1:]:
+        m = pc.or_(m, part)
     if "org_id" in names:
         m = pc.and_(m, _per_value(table["org_id"], lambda v: pc.equal(v, subject.org_id)))
     return pc.fill_null(m, False)
@@ -95,6 +100,8 @@ def discover_visitors(wh: Any, subject: Subject) -> list[str]:
     if not subject.email:
         return []
     email = Subject(subject.org_id, subject.email)
+    if getattr(wh, "kind", "") == "lake":
+        return _discover_lake(wh.events, email)
     where, params = condition(email)
     rows = wh.query("SELECT DISTINCT visitor_id AS v FROM {{ source('events') }} "
                     f"WHERE visitor_id != '' AND {where}", params)
@@ -170,7 +177,8 @@ def _file_masks(path: Path, subject: Subject, texts: tuple[str, ...]) -> Masks |
     except FileNotFoundError:
         return None
     schema = plain.schema_arrow
-    cols = [c for c in ("org_id", "visitor_id", *texts) if c in schema.names]
+    ids = ("visitor_id",) if subject.visitor_ids else ()
+    cols = [c for c in ("org_id", *ids, *texts) if c in schema.names]
     strings = [c for c in cols if pa.types.is_string(schema.field(c).type)]
     pf = pq.ParquetFile(path, metadata=plain.metadata,
                         read_dictionary=_few_values(plain.metadata, strings))
@@ -234,6 +242,27 @@ def _rewrite(table: LakeTable, old: LakeFile, masks: Masks) -> tuple[LakeFile | 
             if group.num_rows:
                 writer.write_table(group, row_group_size=ROW_GROUP_ROWS)
     return LakeFile(new, meta.num_rows - removed, old.partition), removed
+
+
+def _discover_lake(table: LakeTable, email: Subject) -> list[str]:
+    """discover_visitors on the lake: the text columns searched as the erasure searches them
+    (dictionary-encoded, a few files at once); visitor_id read only where the email is."""
+
+    def one(f: LakeFile) -> set[str]:
+        path = table.dir / f.name
+        masks = _file_masks(path, email, TEXT_COLUMNS)
+        if masks is None:
+            return set()
+        try:
+            pf = pq.ParquetFile(path)
+        except FileNotFoundError:
+            return set()
+        return {v for i, m in enumerate(masks) if m is not None for v in pc.unique(
+            pf.read_row_group(i, columns=["visitor_id"])["visitor_id"].filter(m)).to_pylist()}
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        found = set().union(*pool.map(one, table.files()))
+    return sorted(v for v in found if v)
 
 
 def _erase_table(table: LakeTable, subject: Subject, texts: tuple[str, ...],
