@@ -20,11 +20,13 @@ SERVERS = ("uvicorn", "granian")
 #: Allocator settings for the collector's processes, read by glibc and Arrow at start-up.
 #: glibc gives every thread its own malloc arena (up to 8 per core), and Arrow allocates
 #: from mimalloc, which keeps freed segments for reuse: after a burst of batches the
-#: collector's PSS (parent + 2 workers) stayed at 337-364 MB against 220 at start. With two
-#: arenas and Arrow on the system allocator (large buffers are mmapped, and unmapped when
-#: freed) it stayed at 264-301 MB under the same load. Both are read once, when the process
-#: starts (setting them later, or with mallopt and pyarrow.set_memory_pool, changed nothing).
-LEAN_ALLOCATORS = {"MALLOC_ARENA_MAX": "2", "ARROW_DEFAULT_MEMORY_POOL": "system"}
+#: collector's PSS (parent + 2 workers) stayed at 337-364 MB against 220 at start. With Arrow
+#: on the system allocator (large buffers are mmapped, and unmapped when freed) and two
+#: arenas it stayed at 264-301 MB, with one arena 251-258 MB; in `benchmarks/ingest.py`
+#: (median of 3) 308 MB with two, 291 with one, batch throughput / bare route 0.17 both.
+#: Both are read once, when the process starts (setting them later, or with mallopt and
+#: pyarrow.set_memory_pool, changed nothing).
+LEAN_ALLOCATORS = {"MALLOC_ARENA_MAX": "1", "ARROW_DEFAULT_MEMORY_POOL": "system"}
 
 
 def reexec_with_lean_allocators(argv: Sequence[str]) -> None:
