@@ -170,6 +170,7 @@ def retention_summary(session: Session, org_id: str, lo: dt.datetime,
                 "leads": int((e.after or {}).get("leads") or 0)} for e in runs]
     return {
         "raw_events_days": policy.raw_events_days if policy else None,
+        "raw_events_days_by_region": dict(sorted((policy.regions or {}).items())) if policy else {},
         "unconfirmed_leads_days": policy.unconfirmed_leads_days if policy else None,
         "webhook_deliveries_days": None,  # filled by build() from the settings
         "runs": len(applied), "events_removed": sum(a["events"] for a in applied),

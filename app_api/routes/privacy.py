@@ -41,11 +41,15 @@ class RetentionIn(In):
 
     raw_events_days: Days | None = None
     unconfirmed_leads_days: Days | None = None
+    #: Days to keep raw events per visitor region: a two-letter country code (DE) or a
+    #: group (EU, EEA); a country's rule overrides its group's.
+    regions: dict[Annotated[str, Field(min_length=2, max_length=3)], Days] | None = None
 
 
 class RetentionOut(Out):
     raw_events_days: int | None
     unconfirmed_leads_days: int | None
+    regions: dict[str, int]
     last_run: dict[str, Any] | None
 
 
@@ -133,7 +137,8 @@ def download_export(request_id: PathId, ctx: PermExport) -> Response:
 def get_retention(ctx: PermTeam) -> Any:
     """The organization's retention policy and what its last daily run removed."""
     policy = ctx.db.scalars(ctx.db.select(RetentionPolicy)).first()
-    return policy or {"raw_events_days": None, "unconfirmed_leads_days": None, "last_run": None}
+    return policy or {"raw_events_days": None, "unconfirmed_leads_days": None, "regions": {},
+                      "last_run": None}
 
 
 @router.put("/retention", response_model=RetentionOut)

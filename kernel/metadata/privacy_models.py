@@ -59,6 +59,9 @@ class RetentionPolicy(OrgScoped, CreatedAt, Base):
     id: Mapped[str] = id_column("retention_policies")
     raw_events_days: Mapped[int | None] = mapped_column()
     unconfirmed_leads_days: Mapped[int | None] = mapped_column()
+    #: Days to keep raw events per visitor region (privacy.jurisdictions: a country code or
+    #: a group such as EU), over ``raw_events_days`` for events from there.
+    regions: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict, server_default="{}")
     #: What the last run removed (``{"at", "events", "lake_files", "leads"}``).
     last_run: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 

@@ -77,7 +77,8 @@ def test_privacy_requests_end_to_end(client: TestClient, world: World) -> None:
 def test_retention_policy_api(client: TestClient, world: World) -> None:
     a, b = world.a, world.b
     r = client.get("/v1/privacy/retention", headers=a.auth())
-    assert r.json() == {"raw_events_days": None, "unconfirmed_leads_days": None, "last_run": None}
+    assert r.json() == {"raw_events_days": None, "unconfirmed_leads_days": None, "regions": {},
+                        "last_run": None}
     assert client.put("/v1/privacy/retention", json={"raw_events_days": 90},
                       headers=a.auth("editor")).status_code == 403
     r = client.put("/v1/privacy/retention", json={"raw_events_days": 0}, headers=a.auth())
@@ -87,3 +88,9 @@ def test_retention_policy_api(client: TestClient, world: World) -> None:
     assert r.status_code == 200 and r.json()["raw_events_days"] == 90
     assert client.get("/v1/privacy/retention", headers=a.auth()).json()["unconfirmed_leads_days"] == 30
     assert client.get("/v1/privacy/retention", headers=b.auth()).json()["raw_events_days"] is None
+    r = client.put("/v1/privacy/retention", json={"raw_events_days": 90, "regions": {"XYZ": 30}},
+                   headers=a.auth())
+    assert r.status_code in (400, 422) and "unknown region 'XYZ'" in r.json()["error"]["message"]
+    r = client.put("/v1/privacy/retention", json={"raw_events_days": 90, "regions": {"eu": 30}},
+                   headers=a.auth())
+    assert r.status_code == 200 and r.json()["regions"] == {"EU": 30}

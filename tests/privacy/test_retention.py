@@ -84,3 +84,39 @@ def test_retention_job_on_a_year_of_data(settings: Settings) -> None:
         assert s.scalar(sa.select(sa.func.count()).select_from(PrivacyRequest)) == 1
         policy = s.scalars(sa.select(RetentionPolicy).where(RetentionPolicy.org_id == org_id)).one()
         assert policy.last_run and policy.last_run["events"] == 813
+
+
+def test_retention_by_visitor_region(settings: Settings) -> None:
+    """EU visitors' events kept 30 days, France's own rule 60 days over the EU's, everyone
+    else (the US, unknown country) 90 days; an unknown region is refused with its reason."""
+    import pytest
+
+    from kernel.errors import DomainError
+
+    init_storage(settings)
+    sessions = session_factory(settings)
+    with sessions() as s:
+        org_id, _ = _org(s, "regional")
+        with pytest.raises(DomainError, match="unknown region 'EUROPE'"):
+            set_policy(s, org_id, Actor.system("test"), raw_events_days=90,
+                       unconfirmed_leads_days=None, regions={"EUROPE": 30})
+        set_policy(s, org_id, Actor.system("test"), raw_events_days=90,
+                   unconfirmed_leads_days=None, regions={"EU": 30, "fr": 60})
+        s.commit()
+    now_ms = int(NOW.timestamp() * 1000)
+    ages = (10, 45, 75, 120)  # days; 6 h past a day boundary, so no ties with a cutoff
+    rows = [make_row(org_id=org_id, event="pageview", visitor_id=f"{c}{a}", country=c,
+                     ts=now_ms - a * DAY_MS - 6 * 3_600_000, received_at=now_ms - a * DAY_MS)
+            for c in ("DE", "FR", "US", "") for a in ages]
+    wh = open_warehouse(settings)
+    wh.insert_events(rows_to_arrow(rows), "regions")
+    wh.close()
+    result = retention.execute_in_process(resources={
+        "warehouse": WarehouseResource(data_dir=str(settings.data_path)),
+        "metadata": MetadataResource(metadata_url=settings.resolved_metadata_url)})
+    assert result.success
+    wh = open_warehouse(settings)
+    kept = {r["v"] for r in wh.query("SELECT visitor_id AS v FROM {{ source('events') }}")}
+    wh.close()
+    assert kept == {"DE10", "FR10", "FR45", "US10", "US45", "US75", "10", "45", "75"}
+    assert result.output_for_node("apply_retention")[org_id]["events"] == 16 - 9
