@@ -184,6 +184,20 @@ def keyring_for(session: Session) -> Keyring:
     return ring  # type: ignore[no-any-return]
 
 
+def email_index(session: Session, org_id: str, email: str) -> str | None:
+    """The blind index of ``email`` in ``org_id`` (HMAC under the organization's key), or
+    None when the organization has no data key yet (so nothing sealed to look up). Lookups
+    by email (leads, the mail suppression list) compare this, never the address."""
+    from kernel.metadata.models import OrgDataKey
+
+    ring = keyring_for(session)
+    if ring.cached(org_id) is None and not session.scalar(
+            sa.select(OrgDataKey.org_id).where(OrgDataKey.org_id == org_id)):
+        return None
+    with session.no_autoflush:
+        return ring.data_key(session, org_id).blind_index(email)
+
+
 def check_master_key(session: Session, ring: Keyring) -> str | None:
     """None when every wrapped data key opens with the configured master keys, else one
     line naming what is wrong (servers print it and exit)."""

@@ -12,9 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from kernel import crypto
 from kernel.errors import ConflictError, NotFoundError
 from kernel.metadata.audit import Actor, record
-from kernel.metadata.models import Lead, LeadMagnet, OrgDataKey
+from kernel.metadata.models import Lead, LeadMagnet
 from kernel.metadata.outbox import enqueue
 from kernel.metadata.types import utcnow
 from leads.consent import record_consent
@@ -32,14 +33,7 @@ def lead_summary(lead: Lead) -> dict[str, Any]:
 def email_index(session: Session, org_id: str, email: str) -> str | None:
     """The blind index of ``email`` in ``org_id`` (HMAC under the organization's key), or
     None when the organization has no data key yet (so no lead at all)."""
-    from kernel.crypto import keyring_for
-
-    ring = keyring_for(session)
-    if ring.cached(org_id) is None and not session.scalar(
-            sa.select(OrgDataKey.org_id).where(OrgDataKey.org_id == org_id)):
-        return None
-    with session.no_autoflush:
-        return ring.data_key(session, org_id).blind_index(email)
+    return crypto.email_index(session, org_id, email)
 
 
 def find_lead_ids_by_email(session: Session, org_id: str, email: str) -> list[str]:

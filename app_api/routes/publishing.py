@@ -177,8 +177,7 @@ def list_suppressions(ctx: PermExport, limit: int = Query(200, ge=1, le=1000)) -
 @router.post("/mail/suppressions", response_model=SuppressionOut, status_code=201)
 def add_suppression(body: SuppressionIn, ctx: PermWrite) -> Any:
     """Record a bounce or complaint reported by the mail provider (or an unsubscribe)."""
-    suppress(ctx.db.session, ctx.org_id, body.email, body.reason, actor=ctx.actor)
+    row = suppress(ctx.db.session, ctx.org_id, body.email, body.reason, actor=ctx.actor)
     ctx.db.commit()
-    return ctx.db.scalar(ctx.db.select(MailSuppression).where(
-        MailSuppression.email == body.email.strip().lower()))
+    return row
 

@@ -566,18 +566,22 @@ class MailMessage(OrgScoped, CreatedAt, Base):
 
 
 class MailSuppression(OrgScoped, CreatedAt, Base):
-    """An address the organization must not mail: unsubscribed, bounced or complained."""
+    """An address the organization must not mail: unsubscribed, bounced or complained.
+
+    The address is personal data: only its ciphertext (``email_ct``) is stored, and
+    ``email_index`` (the keyed blind index, as on leads) is what uniqueness and lookups
+    use (``publishing.mail.outbox.suppression``).
+    """
 
     __tablename__ = "mail_suppressions"
-    __table_args__ = (sa.UniqueConstraint("org_id", "email"),)
+    __table_args__ = (sa.UniqueConstraint("org_id", "email_index"),)
 
     id: Mapped[str] = id_column("mail_suppressions")
-    email: Mapped[str] = mapped_column(sa.String(320))
+    email_ct: Mapped[bytes] = mapped_column(sa.LargeBinary())
+    email_index: Mapped[str] = mapped_column(sa.String(64))
     reason: Mapped[str] = mapped_column(sa.String(32))  # unsubscribed | bounced | complained
 
-    @validates("email")
-    def _email(self, _key: str, value: str) -> str:
-        return _normalize_email(value)
+    email = Sealed("email_ct", index="email_index", normalize=_normalize_email)
 
 
 class MailCampaign(OrgScoped, CreatedAt, Base):
@@ -720,7 +724,7 @@ class MagnetDocument(OrgScoped, CreatedAt, Base):
     created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
 
 
-for _sealed_model in (Lead, OutboxEvent, MailMessage):
+for _sealed_model in (Lead, OutboxEvent, MailMessage, MailSuppression):
     register(_sealed_model)
 
 from kernel.metadata.privacy import (  # noqa: E402  (they use Base and the tables above)

@@ -29,6 +29,7 @@ from kernel.metadata.models import (
     WebhookEndpoint,
 )
 from privacy.subject import Subject, pattern, redact
+from publishing.mail.outbox import find_suppression
 
 #: Tables the generic pass leaves alone: requests themselves (they hold only the pending
 #: identifiers, cleared at the end), team accounts and credentials (not data subjects).
@@ -88,6 +89,14 @@ def _mail_ids(session: Session, subject: Subject) -> list[str]:
     return sorted(ids)
 
 
+def _suppression_ids(session: Session, subject: Subject) -> list[str]:
+    """The person's entry on the suppression list: found by the blind index of their
+    address (stored encrypted). Erasure deletes it, like every row that exists because of
+    the person (docs/privacy.md)."""
+    row = find_suppression(session, subject.org_id, subject.email) if subject.email else None
+    return [row.id] if row is not None else []
+
+
 def _mail_filter(session: Session, subject: Subject) -> sa.ColumnElement[bool]:
     return sa.and_(MailMessage.org_id == subject.org_id,
                    MailMessage.id.in_(_mail_ids(session, subject)))
@@ -115,9 +124,9 @@ def find(session: Session, subject: Subject) -> dict[str, list[dict[str, Any]]]:
         "webhook_deliveries": [{**_row(d, ("id", "outbox_event_id", "attempt", "status",
                                            "response_status", "created_at")), "recipient": url}
                                for d, url in deliveries],
-        "suppressions": [_row(s, ("email", "reason", "created_at")) for s in session.scalars(
-            sa.select(MailSuppression).where(MailSuppression.org_id == org,
-                                             MailSuppression.email == (subject.email or "")))],
+        "suppressions": [_row(s, ("email", "reason", "created_at"))
+                         for s in session.scalars(sa.select(MailSuppression).where(
+                             MailSuppression.id.in_(_suppression_ids(session, subject))))],
         "mentions": [],
     }
     for table in _generic_tables():
@@ -140,9 +149,9 @@ def erase(session: Session, subject: Subject) -> int:
     n += _delete(session, sa.delete(OutboxEvent).where(OutboxEvent.org_id == org,
                                                        OutboxEvent.id.in_(outbox)))
     n += _delete(session, sa.delete(MailMessage).where(_mail_filter(session, subject)))
-    if subject.email:
-        n += _delete(session, sa.delete(MailSuppression).where(
-            MailSuppression.org_id == org, MailSuppression.email == subject.email))
+    n += _delete(session, sa.delete(MailSuppression).where(
+        MailSuppression.org_id == org,
+        MailSuppression.id.in_(_suppression_ids(session, subject))))
     n += _delete(session, sa.delete(Lead).where(Lead.org_id == org,
                                                 Lead.id.in_(subject.lead_ids)))
     for table in _generic_tables():

@@ -13,6 +13,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from kernel.crypto import email_index
 from kernel.metadata.audit import Actor, record
 from kernel.metadata.models import MailMessage, MailSuppression
 from kernel.metadata.signals import CommitSignal
@@ -50,37 +51,56 @@ def queue_mail(session: Session, org_id: str, *, kind: str, to_addr: str, subjec
     return row
 
 
+def _suppression_filter(session: Session, org_id: str,
+                        email: str) -> sa.ColumnElement[bool] | None:
+    """The condition naming ``email``'s suppression row: by blind index (the address is
+    stored encrypted), or None when the organization has no data key (so no row)."""
+    index = email_index(session, org_id, email)
+    if index is None:
+        return None
+    return sa.and_(MailSuppression.org_id == org_id, MailSuppression.email_index == index)
+
+
 def suppression(session: Session, org_id: str, email: str) -> str | None:
     """Why ``email`` must not be mailed by ``org_id`` (a reason), or None."""
-    return session.scalar(sa.select(MailSuppression.reason).where(
-        MailSuppression.org_id == org_id, MailSuppression.email == email.strip().lower()))
+    cond = _suppression_filter(session, org_id, email)
+    return None if cond is None else session.scalar(sa.select(MailSuppression.reason).where(cond))
+
+
+def find_suppression(session: Session, org_id: str, email: str) -> MailSuppression | None:
+    """``email``'s row on the organization's suppression list, if any."""
+    cond = _suppression_filter(session, org_id, email)
+    return None if cond is None else session.scalar(sa.select(MailSuppression).where(cond))
 
 
 def suppress(session: Session, org_id: str, email: str, reason: str,
-             actor: Actor | None = None) -> None:
+             actor: Actor | None = None) -> MailSuppression:
     """Put ``email`` on the organization's suppression list (idempotent; a bounce or
-    complaint overrides an unsubscribe, never the other way round). With ``actor`` (a
-    person or key reporting it through the API) the change is audited, without the address."""
+    complaint overrides an unsubscribe, never the other way round) and return its row.
+    With ``actor`` (a person or key reporting it through the API) the change is audited,
+    without the address."""
     if reason not in SUPPRESSION_REASONS:
         raise ValueError(f"unknown suppression reason {reason!r}")
-    row = session.scalar(sa.select(MailSuppression).where(
-        MailSuppression.org_id == org_id, MailSuppression.email == email.strip().lower()))
+    row = find_suppression(session, org_id, email)
     if row is None:
-        session.add(MailSuppression(org_id=org_id, email=email, reason=reason))
+        row = MailSuppression(org_id=org_id, email=email, reason=reason)
+        session.add(row)
     elif reason != "unsubscribed":
         row.reason = reason
     session.flush()
     if actor is not None:
         record(session, org_id=org_id, actor=actor, action="mail_suppression.created",
                resource_type="mail_suppression", resource_id=None, after={"reason": reason})
+    return row
 
 
 def lift_unsubscribe(session: Session, org_id: str, email: str) -> None:
     """A new opt-in is a new request to be mailed: an earlier unsubscribe no longer
     applies (bounces and complaints stay)."""
-    session.execute(sa.delete(MailSuppression).where(
-        MailSuppression.org_id == org_id, MailSuppression.email == email.strip().lower(),
-        MailSuppression.reason == "unsubscribed"))
+    cond = _suppression_filter(session, org_id, email)
+    if cond is not None:
+        session.execute(sa.delete(MailSuppression).where(
+            cond, MailSuppression.reason == "unsubscribed"))
 
 
 def pending_count(session: Session, org_id: str) -> int:

@@ -1,6 +1,7 @@
 """Personal data at rest: no email in the SQLite file or in any PostgreSQL column after an
-opt-in; lookup and uniqueness through the blind index; master-key rotation; a wrong master
-key refused with a clear message; the migration encrypts rows written before it."""
+opt-in and a suppression; lookup and uniqueness through the blind index; master-key
+rotation; a wrong master key refused with a clear message; the migrations encrypt rows
+written before them (and the suppression list's downgrade decrypts them back)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,23 @@ from sqlalchemy.engine import Engine
 from kernel.crypto import keyring_for_settings, master_key_problem, rotate
 from kernel.errors import ConflictError
 from kernel.metadata.audit import Actor
-from kernel.metadata.db import make_engine, make_session_factory, migrate
+from kernel.metadata.db import downgrade, make_engine, make_session_factory, migrate
 from kernel.metadata.enums import MagnetStatus, MagnetType
-from kernel.metadata.models import Lead, LeadMagnet, MailMessage, Organization, OrgDataKey
+from kernel.metadata.models import (
+    Lead,
+    LeadMagnet,
+    MailMessage,
+    MailSuppression,
+    Organization,
+    OrgDataKey,
+)
 from kernel.settings import Settings
 from leads.service import create_lead, find_lead_ids_by_email
-from publishing.mail.outbox import queue_mail
+from publishing.mail.outbox import lift_unsubscribe, queue_mail, suppress, suppression
 from tests.helpers import make_settings
 
 EMAIL, NAME, ANSWER = "Ada.Lovelace@Example.com", "Ada Lovelace", "Analytical Engines Ltd"
+BOUNCED = "Charles.Babbage@Difference.example"  # on the suppression list only, never a lead
 ACTOR = Actor.system("test")
 
 
@@ -46,6 +55,8 @@ def _opt_in(engine: Engine, settings: Settings) -> tuple[str, str]:
         queue_mail(s, org.id, kind="confirm", to_addr=lead.email, to_name=lead.name or "",
                    lead_id=lead.id, subject="Confirm", text_body=f"Hi {NAME}",
                    html_body=f"<p>Hi {NAME}</p>")
+        suppress(s, org.id, BOUNCED, "bounced")
+        suppress(s, org.id, EMAIL, "unsubscribed")
         s.commit()
         return org.id, magnet.id
 
@@ -71,13 +82,13 @@ def test_no_personal_data_at_rest_and_lookup_by_blind_index(metadata_url: str,
     try:
         org_id, magnet_id = _opt_in(engine, settings)
         values = "\n".join(_text_columns(engine)).lower()
-        for secret in (EMAIL, NAME, ANSWER):
+        for secret in (EMAIL, NAME, ANSWER, BOUNCED):
             assert secret.lower() not in values
         if metadata_url.startswith("sqlite"):
             engine.dispose()  # the WAL is checkpointed too; scan every file of the database
             db = Path(sa.make_url(metadata_url).database or "")
             raw = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*")).lower()
-            for secret in (EMAIL, NAME, ANSWER, "lovelace"):
+            for secret in (EMAIL, NAME, ANSWER, "lovelace", BOUNCED, "babbage"):
                 assert secret.lower().encode() not in raw
         with make_session_factory(engine, settings)() as s:
             [lead_id] = find_lead_ids_by_email(s, org_id, " ada.lovelace@EXAMPLE.com ")
@@ -93,6 +104,21 @@ def test_no_personal_data_at_rest_and_lookup_by_blind_index(metadata_url: str,
             s.rollback()
             with pytest.raises(TypeError, match="encrypted"):
                 sa.select(Lead).where(Lead.email == EMAIL)
+            # the suppression list: found by blind index, one row per address
+            assert suppression(s, org_id, f" {BOUNCED.upper()} ") == "bounced"
+            assert suppression(s, org_id, EMAIL) == "unsubscribed"
+            assert suppression(s, org_id, "someone@else.example") is None
+            assert suppression(s, "org_unknown", BOUNCED) is None
+            assert {r.email for r in s.scalars(sa.select(MailSuppression))} == {
+                BOUNCED.lower(), EMAIL.lower()}
+            s.add(MailSuppression(org_id=org_id, email=BOUNCED.title(), reason="complained"))
+            with pytest.raises(sa.exc.IntegrityError):
+                s.flush()
+            s.rollback()
+            lift_unsubscribe(s, org_id, EMAIL.upper())
+            assert suppression(s, org_id, EMAIL) is None
+            with pytest.raises(TypeError, match="encrypted"):
+                sa.select(MailSuppression).where(MailSuppression.email == BOUNCED)
     finally:
         engine.dispose()
 
@@ -188,3 +214,44 @@ def test_migration_encrypts_existing_rows_and_drops_plain_text(tmp_path: Path,
         assert find_lead_ids_by_email(s, "org_1", "OLD@example.com") == ["lead_1"]
     engine.dispose()
     assert b"old@example.com" not in Path(tmp_path / "old.db").read_bytes()
+
+
+def test_suppression_migration_encrypts_and_downgrade_decrypts(
+        metadata_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kernel.settings import get_settings
+
+    engine = make_engine(metadata_url)
+    migrate(engine, "retention_regions")
+    with engine.begin() as c:
+        c.execute(sa.text("INSERT INTO organizations (id, name, slug, consent_mode, settings, "
+                          "config_revision) VALUES ('org_1', 'A', 'a', 'cookieless', '{}', 0)"))
+        for i, (email, reason) in enumerate([("Gone@Example.com", "unsubscribed"),
+                                             (" gone@example.com", "bounced"),
+                                             ("left@example.com", "unsubscribed")]):
+            c.execute(sa.text("INSERT INTO mail_suppressions (id, org_id, email, reason) "
+                              "VALUES (:id, 'org_1', :e, :r)"),
+                      {"id": f"sup_{i}", "e": email, "r": reason})
+    for key in [k for k in os.environ if k.startswith("LODESTONE_")]:
+        monkeypatch.delenv(key)  # (another test module's session fixture may have set them)
+    settings = make_settings(tmp_path / "data", metadata_url=metadata_url)
+    monkeypatch.setenv("LODESTONE_ENV", "test")
+    monkeypatch.setenv("LODESTONE_SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("LODESTONE_DATA_DIR", str(settings.data_path))
+    get_settings.cache_clear()
+    try:
+        migrate(engine)
+        assert "email" not in {c["name"] for c in sa.inspect(engine).get_columns(
+            "mail_suppressions")}
+        assert "example.com" not in "\n".join(_text_columns(engine))
+        with make_session_factory(engine, settings)() as s:
+            # the two spellings of one address became one row, the bounce kept
+            assert sorted((r.email, r.reason) for r in s.scalars(sa.select(MailSuppression))) \
+                == [("gone@example.com", "bounced"), ("left@example.com", "unsubscribed")]
+            assert suppression(s, "org_1", "GONE@example.com") == "bounced"
+        downgrade(engine, "retention_regions")
+        with engine.connect() as c:
+            assert sorted(c.execute(sa.text("SELECT email, reason FROM mail_suppressions"))) \
+                == [("gone@example.com", "bounced"), ("left@example.com", "unsubscribed")]
+    finally:
+        get_settings.cache_clear()
+        engine.dispose()

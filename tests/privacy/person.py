@@ -35,6 +35,7 @@ from kernel.settings import Settings
 from kernel.warehouse import Warehouse
 from leads import service
 from lodestone.services import init_storage, session_factory
+from publishing.mail.outbox import suppress
 from publishing.mail.sender import FolderTransport
 
 EMAIL = "alice.erasable@example.com"
@@ -86,6 +87,8 @@ def seed(settings: Settings, wh: Warehouse) -> dict[str, Any]:
         s.add(MailMessage(org_id=org.id, lead_id=alice.id, kind="confirm", to_addr=EMAIL,
                           subject="Confirm", text_body=f"Hi {EMAIL}", html_body="<p>Hi</p>",
                           message_id="<m1@x>"))
+        suppress(s, org.id, EMAIL, "unsubscribed")  # her entry goes, Bob's bounce stays
+        suppress(s, org.id, OTHER_EMAIL, "bounced")
         s.add(AIGeneration(org_id=org.id, model="m", prompt=f"Write to {EMAIL} about churn",
                            response="ok"))
         job = Job(org_id=org.id, kind="build", status=JobStatus.SUCCEEDED, params={})

@@ -13,6 +13,7 @@ from kernel.warehouse import open_warehouse
 from lodestone.services import session_factory
 from privacy import requests, scan
 from privacy.subject import subject_hash
+from publishing.mail.outbox import suppression
 from tests.privacy import person
 
 NEEDLES = [person.EMAIL, person.VISITOR, person.SERVER_VISITOR]
@@ -38,11 +39,12 @@ def test_erasure_leaves_no_byte_of_the_person(settings: Settings) -> None:
     assert (c["webhook_events"], c["webhook_deliveries"], c["mail_files"], c["artifacts"]) == (
         1, 1, 1, 1)
     assert c["mentions"] == 1  # the AI prompt
+    assert c["suppressions"] == 1  # found by the blind index of her (encrypted) address
 
     steps = requests.run_erasure(sessions, settings, request_id, wh)
     assert steps["warehouse"] == {"events": 7}
     assert (steps["spool"], steps["artifacts"], steps["files"]) == (1, 1, 1)
-    assert steps["metadata"] >= 5  # lead, mail, event, delivery + the AI prompt's mention
+    assert steps["metadata"] >= 6  # lead, mail, suppression, event, delivery + the AI prompt
 
     assert scan.scan_files(settings.data_path, NEEDLES) == []
     assert scan.scan_database(sessions.kw["bind"], NEEDLES) == []
@@ -50,6 +52,8 @@ def test_erasure_leaves_no_byte_of_the_person(settings: Settings) -> None:
     spooled = read_table(sorted(settings.spool_dir.glob("slot-*/*.sealed")))
     assert sorted(spooled.column("visitor_id").to_pylist()) == [person.OTHER_VISITOR] * 2
     with sessions() as s:
+        assert suppression(s, org, person.EMAIL) is None
+        assert suppression(s, org, person.OTHER_EMAIL) == "bounced"
         req = s.get_one(PrivacyRequest, request_id)
         assert (req.status, req.subject) == ("done", {})
         assert req.subject_hash == subject_hash(settings.secret_key, org,
