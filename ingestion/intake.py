@@ -275,13 +275,10 @@ class Intake:
     # -- GET /c.json ---------------------------------------------------------------------------
     async def config(self, request: Request, max_age: int) -> Response:
         """GET /c.json?site= — consent mode, today's cookieless id, experiments to assign."""
-        site = self.registry.site(request.query_params.get("site", ""))
-        if site is None:
-            return error(401, "unknown_site", "unknown or missing site key in 'site'")
-        headers = cors_headers(request, site)
-        if headers is None:
-            return error(403, "origin_not_allowed",
-                         f"origin {request.headers.get('origin')} is not allowed for this site")
+        found = self._browser_site(request, request.query_params.get("site", ""))
+        if isinstance(found, Response):
+            return found
+        site, headers = found
         ip = request.client.host if request.client else ""
         wait = await self.limited(site.org_id, ip, 0)
         if wait:
@@ -295,6 +292,16 @@ class Intake:
         headers = {**headers, "Cache-Control": "no-store" if asks else f"private, max-age={max_age}"}
         return Response(body, 200, headers=headers, media_type="application/json")
 
+    def _browser_site(self, request: Request, key: str) -> tuple[SiteInfo, dict[str, str]] | Response:
+        """The site of a public site key and its CORS headers, or the 401/403 answer."""
+        site = self.registry.site(key)
+        if site is None:
+            return error(401, "unknown_site", "unknown or missing site key in 'site'")
+        headers = cors_headers(request, site)
+        if headers is None:
+            return error(403, "origin_not_allowed",
+                         f"origin {request.headers.get('origin')} is not allowed for this site")
+        return site, headers
 
     def may_store(self, site: SiteInfo, request: Request) -> bool:
         """Whether the snippet may keep (or make) a stored visitor id: ``first_party``
@@ -316,13 +323,10 @@ class Intake:
             choice = msgspec.json.decode(body, type=ConsentChoice)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             return error(400, "bad_request", f"send {{\"site\", \"visitor_id\", \"granted\"}}: {exc}")
-        site = self.registry.site(choice.site)
-        if site is None:
-            return error(401, "unknown_site", "unknown or missing site key in 'site'")
-        headers = cors_headers(request, site)
-        if headers is None:
-            return error(403, "origin_not_allowed",
-                         f"origin {request.headers.get('origin')} is not allowed for this site")
+        found = self._browser_site(request, choice.site)
+        if isinstance(found, Response):
+            return found
+        site, headers = found
         if is_dnt(request):  # the snippet sends nothing under DNT / GPC; neither is kept
             return _answer({"consent": "ignored", "reason": "dnt"}, headers)
         ip = request.client.host if request.client else ""
