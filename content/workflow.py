@@ -109,7 +109,7 @@ def approval(session: Session, magnet: LeadMagnet) -> dict[str, Any]:
                            "approved_by": None, "approved_at": None, "note": ""}
     if row is None:
         return out
-    who = session.execute(sa.select(User.name, User.email).where(
+    who = session.scalars(sa.select(User).where(
         User.org_id == magnet.org_id, User.id == row.actor)).first()
     out.update(approved_by=(f"{who.name} <{who.email}>" if who and who.name else
                             who.email if who else f"{row.actor_type} {row.actor}"),

@@ -9,7 +9,9 @@ itself is not re-encrypted, so old ciphertexts stay readable, and old master key
 Sealed values are ``0x01 | nonce (12) | ciphertext+tag``; the associated data binds a
 value to its organization and column, so a ciphertext copied elsewhere does not open.
 Lookups by email use a blind index: HMAC-SHA256 of the normalized address under a key
-derived (HKDF) from the organization's data key.
+derived (HKDF) from the organization's data key. Team accounts' emails are the exception:
+signing in looks an address up across organizations, so their index is keyed by a key
+derived from the master key (:meth:`Keyring.account_indexes`, re-computed by :func:`rotate`).
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ class Keyring:
         self.current = current
         self.current_id = key_id(current)
         self.masters = {key_id(k): k for k in (current, *old)}
+        self._account_keys = [self._account_key(k) for k in (current, *old)]
         self._cache: dict[str, DataKey] = {}
         self._lock = threading.Lock()
 
@@ -104,6 +107,23 @@ class Keyring:
         old = tuple(parse_master_key(k, "LODESTONE_MASTER_KEYS_OLD")
                     for k in settings.master_keys_old.split(",") if k.strip())
         return cls(parse_master_key(settings.master_key), old)
+
+    # -- team accounts' blind index ---------------------------------------------------------
+    @staticmethod
+    def _account_key(master: bytes) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                    info=b"lodestone account email index v1").derive(master)
+
+    def account_index(self, email: str) -> str:
+        """The blind index of a team account's email under the current master key: the same
+        in every organization, so one indexed query finds an address's accounts."""
+        return self.account_indexes(email)[0]
+
+    def account_indexes(self, email: str) -> list[str]:
+        """The index under the current master key, then under each old one (rows indexed
+        before a rotation keep the old index until :func:`rotate` re-computes it)."""
+        plain = normalize_email(email).encode()
+        return [hmac.new(k, plain, "sha256").hexdigest() for k in self._account_keys]
 
     # -- wrapping ----------------------------------------------------------------------------
     def wrap(self, org_id: str, key: bytes) -> bytes:
@@ -238,6 +258,24 @@ def rotate(session: Session, ring: Keyring) -> int:
             .values(wrapped=ring.wrap(row.org_id, key), master_key_id=ring.current_id,
                     rotated_at=utcnow()))
         done += result.rowcount  # type: ignore[attr-defined]
+    reindex_accounts(session, ring)
+    return done
+
+
+def reindex_accounts(session: Session, ring: Keyring) -> int:
+    """Re-compute team accounts' email index under the current master key (after a
+    rotation); returns how many rows changed. Each email is decrypted with its
+    organization's data key."""
+    from kernel.metadata.models import User
+
+    done = 0
+    rows = session.execute(sa.select(User.id, User.org_id, User.email_ct, User.email_index)).all()
+    for row in rows:
+        email = ring.data_key(session, row.org_id).open(bytes(row.email_ct), "users.email").decode()
+        index = ring.account_index(email)
+        if row.email_index != index:
+            session.execute(sa.update(User).where(User.id == row.id).values(email_index=index))
+            done += 1
     return done
 
 
@@ -251,3 +289,9 @@ def master_key_problem(settings: Settings) -> str | None:
             return check_master_key(session, keyring_for_settings(settings))
     finally:
         engine.dispose()
+
+
+def account_email_indexes(session: Session, email: str) -> list[str]:
+    """The blind indexes a team account's ``email`` may be stored under (current master
+    key first); sign-in and the users' routes compare ``User.email_index`` with these."""
+    return keyring_for(session).account_indexes(email)

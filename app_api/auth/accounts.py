@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app_api.auth.key_rights import revoke_keys_of
 from app_api.auth.passwords import hash_password
+from kernel.crypto import account_email_indexes
 from kernel.errors import ConflictError, DomainError
 from kernel.metadata.audit import Actor, record, snapshot
 from kernel.metadata.enums import Role
@@ -59,8 +60,9 @@ def create_user(session: Session, org_id: str, actor: Actor, caller_role: str | 
     _owner_guard(caller_role, role)
     user = User(org_id=org_id, email=email, name=name, role=role,
                 password_hash=hash_password(password) if password else None)
-    if session.scalar(sa.select(User.id).where(User.org_id == org_id,
-                                               User.email == user.email)) is not None:
+    if session.scalar(sa.select(User.id).where(
+            User.org_id == org_id,
+            User.email_index.in_(account_email_indexes(session, email)))) is not None:
         raise ConflictError(f"a user with email {email} already exists")
     session.add(user)
     session.flush()

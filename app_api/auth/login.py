@@ -16,6 +16,7 @@ from app_api.auth.hashgate import GATE
 from app_api.auth.passwords import verify_password
 from app_api.auth.throttle import LoginThrottle
 from app_api.errors import APIError
+from kernel.crypto import account_email_indexes
 from kernel.metadata.models import Organization, User
 
 
@@ -24,8 +25,12 @@ def check_login(session: Session, throttle: LoginThrottle, ip: str, email: str,
     """The user and organization ``email``/``password`` sign in to, or an APIError
     (401 wrong, 400 organization_required, 429 throttled, 503 busy)."""
     throttle.check_ip(ip)
+    indexes = account_email_indexes(session, email)
+    # One indexed query across organizations: the account index is keyed by the master
+    # key, not the organization (kernel.crypto.Keyring.account_index).
     stmt = (sa.select(User, Organization).join(Organization, Organization.id == User.org_id)
-            .where(User.email == email, User.is_active.is_(True)))
+            .where(User.email_index.in_(indexes),
+                   User.is_active.is_(True)))
     if organization:
         stmt = stmt.where(Organization.slug == organization)
     candidates = session.execute(stmt.limit(20)).all()
@@ -33,7 +38,9 @@ def check_login(session: Session, throttle: LoginThrottle, ip: str, email: str,
         raise APIError(400, "organization_required",
                        "this email belongs to several organizations; add "
                        '"organization": "<slug>" to the request')
-    accounts = [candidates[0][0].id] if candidates else [f"email:{email.strip().lower()}"]
+    # An unknown email's counter is keyed by its account index (an HMAC under a key derived
+    # from the master key), so neither memory nor Redis holds the address or a plain hash.
+    accounts = [candidates[0][0].id] if candidates else [f"email:{indexes[0]}"]
     throttle.check_accounts(accounts)
     # An unknown email verifies a dummy hash: same cost as a real check, no enumeration.
     stored = candidates[0][0].password_hash if candidates else None

@@ -31,7 +31,8 @@ class LoginThrottle:
 
     @staticmethod
     def account_key(account: str) -> str:
-        """``account`` is a user id, or ``email:<address>`` when no such user exists."""
+        """``account`` is a user id, or ``email:<account index>`` (the keyed blind index of
+        the address, ``kernel.crypto.Keyring.account_index``) when no such user exists."""
         return f"login:acct:{_digest(account)}"
 
     @staticmethod

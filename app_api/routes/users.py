@@ -12,6 +12,7 @@ from app_api.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app_api.deps import Context, PermTeam
 from app_api.pagination import CursorQuery, LimitQuery, paginate
 from app_api.schemas import Email, In, Label, Page, PathId, UserOut
+from kernel.crypto import account_email_indexes
 from kernel.metadata.enums import Role
 from kernel.metadata.models import User
 
@@ -49,7 +50,7 @@ def list_users(ctx: PermTeam, role: Role | None = None, is_active: bool | None =
     if is_active is not None:
         stmt = stmt.where(User.is_active.is_(is_active))
     if email:
-        stmt = stmt.where(User.email == email)
+        stmt = stmt.where(User.email_index.in_(account_email_indexes(ctx.db.session, email)))
     rows, nxt = paginate(ctx.db, stmt, User, cursor, limit)
     return {"data": rows, "next_cursor": nxt}
 

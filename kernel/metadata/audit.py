@@ -59,12 +59,17 @@ def _jsonable(value: Any) -> Any:
 
 
 def snapshot(obj: Any) -> dict[str, Any]:
-    """Column values of a mapped object as JSON-safe data, credentials left out."""
+    """Column values of a mapped object as JSON-safe data, credentials left out, and the
+    ciphertexts and blind indexes of sealed (encrypted) fields too: the audit log would
+    otherwise keep what the table encrypts."""
+    from kernel.metadata.sealed import sealed_fields
+
+    sealed = {c for f in sealed_fields(type(obj)).values() for c in (f.column, f.index) if c}
     mapper = sa.inspect(type(obj))
     return {
         attr.key: _jsonable(getattr(obj, attr.key))
         for attr in mapper.column_attrs
-        if attr.key not in SECRET_COLUMNS
+        if attr.key not in SECRET_COLUMNS and attr.key not in sealed
     }
 
 

@@ -68,13 +68,21 @@ class Organization(CreatedAt, Base):
 
 
 class User(OrgScoped, CreatedAt, Base):
-    """A person who signs in to an organization; email is unique per organization."""
+    """A person who signs in to an organization; email is unique per organization.
+
+    The email is personal data: only its ciphertext is stored (``email_ct``, under the
+    organization's data key). ``email_index`` is its blind index keyed by the master key,
+    not the organization (``Keyring.account_index``): sign-in finds an address's accounts
+    in every organization with one indexed query (``kernel.crypto.account_email_indexes``).
+    """
 
     __tablename__ = "users"
-    __table_args__ = (sa.UniqueConstraint("org_id", "email"),)
+    __table_args__ = (sa.UniqueConstraint("org_id", "email_index"),
+                      sa.Index("ix_users_email_index", "email_index"))
 
     id: Mapped[str] = id_column("users")
-    email: Mapped[str] = mapped_column(sa.String(320))
+    email_ct: Mapped[bytes] = mapped_column(sa.LargeBinary())
+    email_index: Mapped[str] = mapped_column(sa.String(64))
     name: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(
@@ -83,9 +91,8 @@ class User(OrgScoped, CreatedAt, Base):
     is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
-    @validates("email")
-    def _email(self, _key: str, value: str) -> str:
-        return _normalize_email(value)
+    email = Sealed("email_ct", index="email_index", normalize=_normalize_email,
+                   account_index=True)
 
 
 class ApiKey(OrgScoped, CreatedAt, Base):
@@ -724,7 +731,7 @@ class MagnetDocument(OrgScoped, CreatedAt, Base):
     created_by: Mapped[str | None] = id_ref("users", nullable=True, ondelete="SET NULL")
 
 
-for _sealed_model in (Lead, OutboxEvent, MailMessage, MailSuppression):
+for _sealed_model in (User, Lead, OutboxEvent, MailMessage, MailSuppression):
     register(_sealed_model)
 
 from kernel.metadata.privacy import (  # noqa: E402  (they use Base and the tables above)

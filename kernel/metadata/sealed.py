@@ -33,12 +33,16 @@ class Sealed:
         index: attribute name of a blind-index column kept in step (emails).
         normalize: applied to a value before it is stored (e.g. lower-casing emails).
         empty: what a NULL ciphertext reads as (a fresh copy each time when callable).
+        account_index: key the blind index by the master key (``Keyring.account_index``)
+            rather than the organization's data key, so an address is found across
+            organizations (team accounts' emails, for sign-in).
     """
 
     def __init__(self, column: str, *, json_value: bool = False, index: str | None = None,
                  normalize: Callable[[Any], Any] | None = None,
-                 empty: Callable[[], Any] | None = None) -> None:
+                 empty: Callable[[], Any] | None = None, account_index: bool = False) -> None:
         self.column, self.json_value, self.index = column, json_value, index
+        self.account_index = account_index
         self.normalize, self.empty = normalize, empty
         self.name = self.purpose = ""
 
@@ -86,7 +90,8 @@ class Sealed:
             else str(value).encode()
         setattr(obj, self.column, key.seal(raw, self.purpose))
         if self.index:
-            setattr(obj, self.index, key.blind_index(str(value)))
+            setattr(obj, self.index, ring.account_index(str(value)) if self.account_index
+                    else key.blind_index(str(value)))
 
 
 def sealed_fields(cls: type) -> dict[str, Sealed]:

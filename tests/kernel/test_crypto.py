@@ -1,7 +1,8 @@
 """Personal data at rest: no email in the SQLite file or in any PostgreSQL column after an
-opt-in and a suppression; lookup and uniqueness through the blind index; master-key
-rotation; a wrong master key refused with a clear message; the migrations encrypt rows
-written before them (and the suppression list's downgrade decrypts them back)."""
+opt-in, a suppression and a team account; lookup and uniqueness through the blind index
+(across organizations for team accounts); master-key rotation; a wrong master key refused
+with a clear message; the migrations encrypt rows written before them (and the suppression
+list's and team accounts' downgrades decrypt them back)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from kernel.crypto import keyring_for_settings, master_key_problem, rotate
+from kernel.crypto import account_email_indexes, keyring_for_settings, master_key_problem, rotate
 from kernel.errors import ConflictError
 from kernel.metadata.audit import Actor
 from kernel.metadata.db import downgrade, make_engine, make_session_factory, migrate
@@ -25,6 +26,7 @@ from kernel.metadata.models import (
     MailSuppression,
     Organization,
     OrgDataKey,
+    User,
 )
 from kernel.settings import Settings
 from leads.service import create_lead, find_lead_ids_by_email
@@ -33,6 +35,7 @@ from tests.helpers import make_settings
 
 EMAIL, NAME, ANSWER = "Ada.Lovelace@Example.com", "Ada Lovelace", "Analytical Engines Ltd"
 BOUNCED = "Charles.Babbage@Difference.example"  # on the suppression list only, never a lead
+TEAM = "Grace.Hopper@Navy.example"  # a team account's email (users), never a lead
 ACTOR = Actor.system("test")
 
 
@@ -57,8 +60,15 @@ def _opt_in(engine: Engine, settings: Settings) -> tuple[str, str]:
                    html_body=f"<p>Hi {NAME}</p>")
         suppress(s, org.id, BOUNCED, "bounced")
         suppress(s, org.id, EMAIL, "unsubscribed")
+        s.add(User(org_id=org.id, email=TEAM, name="Grace"))
         s.commit()
         return org.id, magnet.id
+
+
+def _accounts(s: sa.orm.Session, email: str) -> list[str]:
+    """Org ids of the team accounts of ``email``, as sign-in finds them (one query)."""
+    return sorted(s.scalars(sa.select(User.org_id).where(
+        User.email_index.in_(account_email_indexes(s, email)))))
 
 
 def _text_columns(engine: Engine) -> list[str]:
@@ -81,14 +91,21 @@ def test_no_personal_data_at_rest_and_lookup_by_blind_index(metadata_url: str,
     migrate(engine)
     try:
         org_id, magnet_id = _opt_in(engine, settings)
+        with make_session_factory(engine, settings)() as s:  # the same person in a 2nd org
+            other = Organization(name="Beta", slug="beta")
+            s.add(other)
+            s.flush()
+            s.add(User(org_id=other.id, email=f" {TEAM.upper()} ", name="Grace"))
+            s.commit()
+            other_id = other.id
         values = "\n".join(_text_columns(engine)).lower()
-        for secret in (EMAIL, NAME, ANSWER, BOUNCED):
+        for secret in (EMAIL, NAME, ANSWER, BOUNCED, TEAM, "hopper"):
             assert secret.lower() not in values
         if metadata_url.startswith("sqlite"):
             engine.dispose()  # the WAL is checkpointed too; scan every file of the database
             db = Path(sa.make_url(metadata_url).database or "")
             raw = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*")).lower()
-            for secret in (EMAIL, NAME, ANSWER, "lovelace", BOUNCED, "babbage"):
+            for secret in (EMAIL, NAME, ANSWER, "lovelace", BOUNCED, "babbage", TEAM, "hopper"):
                 assert secret.lower().encode() not in raw
         with make_session_factory(engine, settings)() as s:
             [lead_id] = find_lead_ids_by_email(s, org_id, " ada.lovelace@EXAMPLE.com ")
@@ -119,6 +136,21 @@ def test_no_personal_data_at_rest_and_lookup_by_blind_index(metadata_url: str,
             assert suppression(s, org_id, EMAIL) is None
             with pytest.raises(TypeError, match="encrypted"):
                 sa.select(MailSuppression).where(MailSuppression.email == BOUNCED)
+            # team accounts: one query finds an address in every organization
+            assert _accounts(s, f"  {TEAM.lower()}") == sorted([org_id, other_id])
+            assert _accounts(s, EMAIL) == []
+            assert {u.email for u in s.scalars(sa.select(User))} == {TEAM.lower()}
+            s.add(User(org_id=other_id, email=TEAM.swapcase()))
+            with pytest.raises(sa.exc.IntegrityError):  # still unique per organization
+                s.flush()
+            s.rollback()
+            with pytest.raises(TypeError, match="encrypted"):
+                sa.select(User).where(User.email == TEAM)
+            if metadata_url.startswith("sqlite"):  # sign-in's lookup is an index search
+                plan = " ".join(str(r[-1]) for r in s.execute(sa.text(
+                    "EXPLAIN QUERY PLAN SELECT id FROM users WHERE email_index IN (:a, :b)"),
+                    {"a": "x", "b": "y"}))
+                assert "USING INDEX ix_users_email_index" in plan, plan
     finally:
         engine.dispose()
 
@@ -144,6 +176,7 @@ def test_rotation_keeps_rows_readable_and_a_wrong_key_is_refused(tmp_path: Path)
         keyring_for_settings(only_new)._cache.clear()
         assert s.scalars(sa.select(Lead)).one().name == NAME
         assert find_lead_ids_by_email(s, org_id, EMAIL)
+        assert _accounts(s, TEAM) == [org_id]  # the account index was re-computed
     only_old = make_settings(tmp_path / "data", master_key=old, metadata_url=url)
     problem = master_key_problem(only_old)
     assert problem and problem.startswith("wrong master key") and "LODESTONE_MASTER_KEY" in problem
@@ -216,7 +249,7 @@ def test_migration_encrypts_existing_rows_and_drops_plain_text(tmp_path: Path,
     assert b"old@example.com" not in Path(tmp_path / "old.db").read_bytes()
 
 
-def test_suppression_migration_encrypts_and_downgrade_decrypts(
+def test_suppression_and_users_migrations_encrypt_and_downgrade_decrypts(
         metadata_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from kernel.settings import get_settings
 
@@ -225,6 +258,8 @@ def test_suppression_migration_encrypts_and_downgrade_decrypts(
     with engine.begin() as c:
         c.execute(sa.text("INSERT INTO organizations (id, name, slug, consent_mode, settings, "
                           "config_revision) VALUES ('org_1', 'A', 'a', 'cookieless', '{}', 0)"))
+        c.execute(sa.text("INSERT INTO users (id, org_id, email, name) "
+                          "VALUES ('usr_1', 'org_1', 'team@example.com', 'T')"))
         for i, (email, reason) in enumerate([("Gone@Example.com", "unsubscribed"),
                                              (" gone@example.com", "bounced"),
                                              ("left@example.com", "unsubscribed")]):
@@ -248,10 +283,13 @@ def test_suppression_migration_encrypts_and_downgrade_decrypts(
             assert sorted((r.email, r.reason) for r in s.scalars(sa.select(MailSuppression))) \
                 == [("gone@example.com", "bounced"), ("left@example.com", "unsubscribed")]
             assert suppression(s, "org_1", "GONE@example.com") == "bounced"
+            assert s.get_one(User, "usr_1").email == "team@example.com"
+            assert _accounts(s, "Team@Example.com") == ["org_1"]
         downgrade(engine, "retention_regions")
         with engine.connect() as c:
             assert sorted(c.execute(sa.text("SELECT email, reason FROM mail_suppressions"))) \
                 == [("gone@example.com", "bounced"), ("left@example.com", "unsubscribed")]
+            assert c.execute(sa.text("SELECT email FROM users")).scalar() == "team@example.com"
     finally:
         get_settings.cache_clear()
         engine.dispose()
