@@ -12,6 +12,7 @@ the widget state (a typed query, its result, a picked magnet) of the one left.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,23 +157,23 @@ def sign_in_page() -> None:
         org = st.text_input("Organization (slug)", help="Needed only when your email belongs "
                             "to several organizations; also how you switch organization.")
         if st.form_submit_button("Sign in", type="primary"):
-            try:
-                sign_in(email, password, org)
-            except ApiError as exc:
-                st.error(exc.message)
-            else:
-                st.rerun()
+            _attempt(sign_in, email, password, org)
     with kiosk, st.form("sign_in_key"):
         key = st.text_input("API key", type="password", help="ls_live_…; the pages follow the "
                             "key's scopes. For wall screens set LODESTONE_DASHBOARD_API_KEY.")
         if st.form_submit_button("Use this key"):
-            try:
-                sign_in_with_key(key)
-            except ApiError as exc:
-                st.error(exc.message)
-            else:
-                st.rerun()
+            _attempt(sign_in_with_key, key)
     st.caption("`lodestone up` prints the demo login (owner@demo.example / lodestone-demo).")
+
+
+def _attempt(fn: Callable[..., object], *args: str) -> None:
+    """A sign-in: the page again on success, the API's message on failure."""
+    try:
+        fn(*args)
+    except ApiError as exc:
+        st.error(exc.message)
+    else:
+        st.rerun()
 
 
 def _on_switch() -> None:
@@ -203,12 +204,7 @@ def sidebar(viewer: Viewer) -> None:
                 if not slug.strip():
                     st.error("Enter the organization's slug (e.g. acme).")
                 else:
-                    try:
-                        sign_in(email, password, slug)
-                    except ApiError as exc:
-                        st.error(exc.message)
-                    else:
-                        st.rerun()
+                    _attempt(sign_in, email, password, slug)
         label = f"Sign out of {viewer.org_slug}" if len(found) > 1 else "Sign out"
         if st.button(label, key="sign_out"):
             sign_out()
